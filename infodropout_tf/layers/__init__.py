@@ -1,0 +1,40 @@
+"""Noise layers: Information Dropout and the baselines it is compared with."""
+
+from infodropout_tf.layers.baselines import BinaryDropout
+from infodropout_tf.layers.baselines import ConstantLogNormalNoise
+from infodropout_tf.layers.baselines import GaussianDropout
+from infodropout_tf.layers.baselines import NoNoise
+from infodropout_tf.layers.information_dropout import ALPHA_MIN
+from infodropout_tf.layers.information_dropout import InformationDropout
+from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
+from infodropout_tf.layers.multiplicative_noise import set_stochastic_inference
+
+NOISE_LAYERS = {
+    "information": InformationDropout,
+    "binary": BinaryDropout,
+    "gaussian": GaussianDropout,
+    "constant_lognormal": ConstantLogNormalNoise,
+    "none": NoNoise,
+}
+
+
+def get(name, **kwargs):
+    """Creates a noise layer by name, so models can swap them from config.
+
+    Args:
+        name: One of `"information"`, `"binary"`, `"gaussian"`,
+            `"constant_lognormal"`, `"none"`.
+        **kwargs: Arguments of that layer's constructor.
+
+    Returns:
+        A new `MultiplicativeNoise` layer.
+
+    Raises:
+        ValueError: if `name` is not a known noise layer.
+    """
+    if name not in NOISE_LAYERS:
+        raise ValueError(
+            "Invalid value received for argument `name`. Expected one of "
+            f"{sorted(NOISE_LAYERS)}. Received: name={name!r}"
+        )
+    return NOISE_LAYERS[name](**kwargs)
