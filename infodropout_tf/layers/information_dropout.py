@@ -256,11 +256,15 @@ class InformationDropout(MultiplicativeNoise):
         return outputs
 
     def get_config(self):
+        prior_config = keras.saving.serialize_keras_object(self.prior)
+        # This layer's `build` builds the prior, under this layer's name
+        # scope; building it on deserialisation would change weight paths.
+        prior_config.pop("build_config", None)
         config = super().get_config()
         config.update(
             {
                 "max_alpha": self.max_alpha,
-                "prior": keras.saving.serialize_keras_object(self.prior),
+                "prior": prior_config,
                 "beta": self.beta,
                 "num_train_examples": self.num_train_examples,
                 "alpha_kernel_size": self.alpha_kernel_size,

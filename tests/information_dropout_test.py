@@ -1,0 +1,321 @@
+"""InformationDropout: noise law, alpha, KL loss, modes, gradients, errors."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from infodropout_tf import priors
+from infodropout_tf.layers import ALPHA_MIN
+from infodropout_tf.layers import InformationDropout
+from infodropout_tf.layers import set_stochastic_inference
+
+tfd = tfp.distributions
+
+
+def _fixed_alpha_layer(alpha, units, max_alpha=0.7, **kwargs):
+    """A drop-in layer on (batch, units) whose alpha is `alpha` everywhere.
+
+    A zero kernel makes g(x) = bias, and the bias is set to the logit that
+    gives alpha = alpha_min + max_alpha * sigmoid(bias).
+    """
+    layer = InformationDropout(max_alpha=max_alpha, **kwargs)
+    layer.build((None, units))
+    p = (alpha - ALPHA_MIN) / max_alpha
+    layer.alpha_branch.kernel.assign(np.zeros((units, units), "float32"))
+    layer.alpha_branch.bias.assign(np.full((units,), np.log(p / (1 - p)), "float32"))
+    return layer
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_log_noise_is_normal_with_variance_alpha_squared():
+    alpha, n_rows, units = 0.5, 200, 100  # 20,000 draws
+    layer = _fixed_alpha_layer(alpha, units, seed=11)
+    rng = np.random.default_rng(0)
+    features = rng.uniform(0.5, 2.0, size=(n_rows, units)).astype("float32")
+
+    log_ratio = np.log(np.asarray(layer(features, training=True)) / features).ravel()
+
+    n = log_ratio.size
+    # Four standard errors of the mean (alpha/sqrt(n)) and of the standard
+    # deviation (about alpha/sqrt(2n)): a false failure has probability 1e-4.
+    assert abs(log_ratio.mean()) < 4 * alpha / np.sqrt(n)
+    assert abs(log_ratio.std() - alpha) < 4 * alpha / np.sqrt(2 * n)
+
+
+def test_noise_matches_lognormal_cdf_dkw_bound():
+    alpha, n_rows, units = 0.3, 200, 100
+    layer = _fixed_alpha_layer(alpha, units, seed=12)
+    features = np.full((n_rows, units), 3.0, "float32")
+    noise = np.sort((np.asarray(layer(features, training=True)) / features).ravel())
+
+    n = noise.size
+    model_cdf = tfd.LogNormal(np.float32(0.0), np.float32(alpha)).cdf(noise).numpy()
+    upper = np.arange(1, n + 1) / n
+    lower = np.arange(0, n) / n
+    ks_distance = max(np.max(upper - model_cdf), np.max(model_cdf - lower))
+    # Dvoretzky-Kiefer-Wolfowitz: P(sup |F_n - F| > eps) <= 2 exp(-2 n eps^2).
+    eps = np.sqrt(np.log(2 / 1e-6) / (2 * n))
+    assert ks_distance < eps
+    # The same bound rejects the mean-1 log-normal (log-mean -alpha^2/2) that
+    # a "corrected" implementation would draw instead.
+    shifted_cdf = tfd.LogNormal(np.float32(-alpha**2 / 2), np.float32(alpha)).cdf(noise).numpy()
+    assert max(np.max(upper - shifted_cdf), np.max(shifted_cdf - lower)) > eps
+
+
+def test_alpha_kl_map_and_added_loss_follow_the_paper():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 6)).astype("float32")
+    layer = InformationDropout(max_alpha=0.7, beta=3.0, num_train_examples=50, seed=0)
+    outputs, kl_map = layer(x, training=False, return_kl_map=True)
+
+    kernel = layer.alpha_branch.kernel.numpy()
+    bias = layer.alpha_branch.bias.numpy()
+    alpha = 0.001 + 0.7 * _sigmoid(x @ kernel + bias)
+    np.testing.assert_allclose(layer.noise_scale(x), alpha, rtol=1e-5)
+    np.testing.assert_allclose(kl_map, -np.log(alpha / 0.701), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(outputs, x)
+    assert len(layer.losses) == 1
+    expected_loss = 3.0 * np.mean(np.sum(-np.log(alpha / 0.701), axis=1)) / 50
+    np.testing.assert_allclose(layer.losses[0], expected_loss, rtol=1e-5)
+
+
+def test_block_form_reads_alpha_from_block_inputs_with_stride():
+    rng = np.random.default_rng(2)
+    block_inputs = rng.normal(size=(2, 8, 8, 3)).astype("float32")
+    features = rng.uniform(0.1, 1.0, size=(2, 4, 4, 5)).astype("float32")
+    layer = InformationDropout(
+        max_alpha=1.0, prior="log_normal", alpha_kernel_size=3, alpha_strides=2, seed=0
+    )
+    layer([features, block_inputs])
+    assert layer.alpha_branch.kernel.shape == (3, 3, 3, 5)
+
+    logits = tf.nn.conv2d(
+        block_inputs, layer.alpha_branch.kernel, strides=2, padding="SAME"
+    ) + layer.alpha_branch.bias
+    alpha = 0.001 + 1.0 * tf.sigmoid(logits)
+    np.testing.assert_allclose(layer.noise_scale([features, block_inputs]), alpha, rtol=1e-5)
+
+    _, kl_map = layer([features, block_inputs], return_kl_map=True)
+    expected = tfd.kl_divergence(
+        tfd.Normal(np.log(features), alpha), tfd.Normal(np.float32(0.0), np.float32(1.0))
+    )
+    np.testing.assert_allclose(kl_map, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_drop_in_form_on_feature_maps_uses_same_size_convolution():
+    layer = InformationDropout(seed=0)
+    outputs = layer(np.ones((2, 6, 6, 4), "float32"), training=True)
+    assert outputs.shape == (2, 6, 6, 4)
+    assert layer.alpha_branch.kernel.shape == (3, 3, 4, 4)
+    assert layer.alpha_branch.strides == (1, 1)
+
+
+def test_inference_is_exact_and_repeatable_training_is_random():
+    x = np.random.default_rng(3).uniform(size=(4, 16)).astype("float32")
+    layer = InformationDropout(seed=5)
+    np.testing.assert_array_equal(layer(x), x)
+    np.testing.assert_array_equal(layer(x, training=False), x)
+    first, second = layer(x, training=True), layer(x, training=True)
+    assert not np.allclose(first, second)
+    assert not np.allclose(first, x)
+
+
+def test_same_seed_gives_same_draws_different_seed_does_not():
+    x = np.random.default_rng(4).uniform(size=(4, 16)).astype("float32")
+    layers = [InformationDropout(seed=s) for s in (21, 21, 22)]
+    for layer in layers:
+        layer.build(x.shape)
+        layer.set_weights(layers[0].get_weights())
+    draws = [np.asarray(layer(x, training=True)) for layer in layers]
+    np.testing.assert_array_equal(draws[0], draws[1])
+    assert not np.allclose(draws[0], draws[2])
+
+
+def test_stochastic_inference_draws_noise_without_training():
+    x = np.ones((4, 16), "float32")
+    layer = InformationDropout(stochastic_inference=True, seed=6)
+    first, second = layer(x, training=False), layer(x, training=False)
+    assert not np.allclose(first, x)
+    assert not np.allclose(first, second)
+
+
+def test_set_stochastic_inference_retraces_predict():
+    inputs = keras.Input((16,))
+    outputs = InformationDropout(seed=7)(keras.layers.Dense(16)(inputs))
+    model = keras.Model(inputs, outputs)
+    x = np.ones((4, 16), "float32")
+    deterministic = model.predict(x, verbose=0)
+    assert set_stochastic_inference(model, True) == 1
+    noisy = model.predict(x, verbose=0)
+    assert not np.allclose(noisy, deterministic)
+    set_stochastic_inference(model, False)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), deterministic)
+
+
+def test_gradient_reaches_alpha_through_the_reparameterisation():
+    units, max_alpha, alpha = 5, 0.7, 0.4
+    layer = _fixed_alpha_layer(alpha, units, max_alpha=max_alpha, beta=0.0, seed=8)
+    features = np.random.default_rng(5).uniform(0.5, 2.0, size=(32, units)).astype("float32")
+    with tf.GradientTape() as tape:
+        outputs = layer(features, training=True)
+        total = tf.reduce_sum(outputs)
+    gradient = tape.gradient(total, layer.alpha_branch.bias.value)
+
+    # d z / d bias = f * eps * n * max_alpha * s * (1 - s), with n recovered
+    # from the draw as log(z / f) / alpha and s = sigmoid(bias).
+    z = outputs.numpy()
+    n = np.log(z / features) / alpha
+    s = (alpha - ALPHA_MIN) / max_alpha
+    expected = np.sum(z * n * max_alpha * s * (1 - s), axis=0)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("prior", ["log_uniform", "log_normal"])
+@pytest.mark.parametrize("bias", [-60.0, 60.0])  # alpha at alpha_min, at the top
+@pytest.mark.parametrize("feature_value", [0.0, 1e6])
+def test_gradients_are_finite_at_the_limits(prior, bias, feature_value):
+    units = 4
+    layer = InformationDropout(prior=prior, beta=1.0, seed=9)
+    layer.build((None, units))
+    layer.alpha_branch.bias.assign(np.full((units,), bias, "float32"))
+    features = tf.Variable(np.full((3, units), feature_value, "float32"))
+    with tf.GradientTape() as tape:
+        outputs = layer(features, training=True)
+        loss = tf.reduce_mean(outputs) + tf.add_n(layer.losses)
+    gradients = tape.gradient(loss, [features] + [w.value for w in layer.trainable_weights])
+    assert np.isfinite(loss.numpy())
+    for gradient in gradients:
+        assert gradient is not None
+        assert np.all(np.isfinite(gradient))
+
+
+def test_config_round_trip_gives_identical_layer():
+    layer = InformationDropout(
+        max_alpha=1.0,
+        prior=priors.LogNormalPrior(mu_initial_value=0.2),
+        beta=0.5,
+        num_train_examples=100,
+        alpha_kernel_size=5,
+        alpha_strides=2,
+        stochastic_inference=True,
+        seed=3,
+        name="info",
+    )
+    config = layer.get_config()
+    restored = InformationDropout.from_config(config)
+    assert restored.get_config() == config
+    assert isinstance(restored.prior, priors.LogNormalPrior)
+    assert restored.prior.mu_initial_value == 0.2
+    assert restored.kl_weight == 0.5 / 100
+
+
+def test_works_in_sequential_and_subclassed_models():
+    x = np.random.default_rng(6).uniform(size=(16, 10)).astype("float32")
+    y = np.random.default_rng(7).integers(0, 2, size=(16,))
+
+    sequential = keras.Sequential(
+        [keras.Input((10,)), keras.layers.Dense(8, activation="relu"),
+         InformationDropout(seed=1), keras.layers.Dense(2)]
+    )
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8, activation="softplus")
+            self.noise = InformationDropout(prior="log_normal", seed=2)
+            self.head = keras.layers.Dense(2)
+
+        def call(self, inputs, training=None):
+            return self.head(self.noise(self.hidden(inputs), training=training))
+
+    for model in (sequential, Subclassed()):
+        model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        assert len(model.losses) == 1
+
+
+def test_fit_reduces_loss_with_kl_term_included():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(256, 10)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    inputs = keras.Input((10,))
+    hidden = keras.layers.Dense(32, activation="relu")(inputs)
+    noisy = InformationDropout(beta=1.0, num_train_examples=256, seed=3)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(2)(noisy))
+    model.compile(keras.optimizers.Adam(0.01),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    cross_entropy_only = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+        y, model(x)).numpy()
+    kl_term = float(model.losses[0])
+    # evaluate() reports cross-entropy plus the KL term added by the layer.
+    np.testing.assert_allclose(model.evaluate(x, y, verbose=0), cross_entropy_only + kl_term,
+                               rtol=1e-5)
+    history = model.fit(x, y, epochs=5, batch_size=32, verbose=0).history["loss"]
+    assert history[-1] < 0.7 * history[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"max_alpha": 0.0}, r"`max_alpha`.*Received: max_alpha=0.0"),
+        ({"max_alpha": -1}, r"`max_alpha`.*Received: max_alpha=-1"),
+        ({"prior": "gaussian"}, r"`prior`.*Received: prior='gaussian'"),
+        ({"beta": -0.1}, r"`beta`.*Received: beta=-0.1"),
+        ({"num_train_examples": 0}, r"`num_train_examples`.*Received: num_train_examples=0"),
+        ({"alpha_strides": 0}, r"`alpha_strides`.*Received: alpha_strides=0"),
+        ({"seed": 1.5}, r"`seed`.*Received: seed=1.5"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        InformationDropout(**kwargs)
+
+
+def test_rank_mismatch_between_features_and_block_inputs_is_rejected():
+    layer = InformationDropout()
+    with pytest.raises(ValueError, match=r"same rank.*\(2, 4\).*\(2, 8, 8, 3\)"):
+        layer([np.ones((2, 4), "float32"), np.ones((2, 8, 8, 3), "float32")])
+
+
+def test_stride_mismatch_names_alpha_strides():
+    layer = InformationDropout(alpha_strides=1)
+    with pytest.raises(ValueError, match=r"alpha_strides=1.*Set `alpha_strides`"):
+        layer([np.ones((2, 4, 4, 5), "float32"), np.ones((2, 8, 8, 3), "float32")])
+
+
+def test_unsupported_rank_is_rejected():
+    with pytest.raises(ValueError, match=r"rank 2.*Received: features shape \(2,\)"):
+        InformationDropout()(np.ones((2,), "float32"))
+
+
+@pytest.mark.parametrize("policy,dtype", [("mixed_float16", "float16"),
+                                          ("mixed_bfloat16", "bfloat16")])
+@pytest.mark.parametrize("prior", ["log_uniform", "log_normal"])
+def test_mixed_precision_computes_noise_and_kl_in_float32(policy, dtype, prior):
+    keras.config.set_dtype_policy(policy)
+    layer = InformationDropout(prior=prior, beta=1.0, seed=4)
+    # Zeros, tiny and large activations: logs and alpha would lose precision
+    # or overflow in 16 bits.
+    features = tf.constant([[0.0, 1e-6, 1.0, 3e4]] * 8, dtype=dtype)
+    outputs, kl_map = layer(features, training=True, return_kl_map=True)
+    assert outputs.dtype == dtype
+    assert kl_map.dtype == "float32"
+    assert layer.losses[0].dtype == "float32"
+    assert np.all(np.isfinite(kl_map.numpy()))
+    assert np.all(np.isfinite(tf.cast(outputs, "float32").numpy()))
+    assert all(w.dtype == "float32" for w in layer.weights if w.dtype.startswith("float"))
+
+    inputs = keras.Input((10,))
+    hidden = keras.layers.Dense(8, activation="softplus")(inputs)
+    noisy = InformationDropout(prior=prior, num_train_examples=32, seed=5)(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(noisy))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(9).normal(size=(32, 10)).astype("float32")
+    history = model.fit(x, np.arange(32) % 2, epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
