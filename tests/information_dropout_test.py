@@ -319,3 +319,17 @@ def test_mixed_precision_computes_noise_and_kl_in_float32(policy, dtype, prior):
     x = np.random.default_rng(9).normal(size=(32, 10)).astype("float32")
     history = model.fit(x, np.arange(32) % 2, epochs=2, batch_size=8, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_block_model_trains_under_xla():
+    inputs = keras.Input((8, 8, 3))
+    features = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="softplus")(inputs)
+    noisy = InformationDropout(prior="log_normal", alpha_strides=2, num_train_examples=32,
+                               seed=1)([features, inputs])
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(noisy)))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=True)
+    x = np.random.default_rng(10).uniform(size=(32, 8, 8, 3)).astype("float32")
+    history = model.fit(x, np.arange(32) % 2, epochs=3, batch_size=8, verbose=0).history
+    assert np.all(np.isfinite(history["loss"]))
+    assert history["loss"][-1] < history["loss"][0]
