@@ -289,6 +289,11 @@ def test_stride_mismatch_names_alpha_strides():
         layer([np.ones((2, 4, 4, 5), "float32"), np.ones((2, 8, 8, 3), "float32")])
 
 
+def test_strides_on_vector_features_are_rejected():
+    with pytest.raises(ValueError, match=r"vector features.*Received: alpha_strides=2"):
+        InformationDropout(alpha_strides=2)(np.ones((2, 4), "float32"))
+
+
 def test_unsupported_rank_is_rejected():
     with pytest.raises(ValueError, match=r"rank 2.*Received: features shape \(2,\)"):
         InformationDropout()(np.ones((2,), "float32"))

@@ -189,6 +189,12 @@ class InformationDropout(MultiplicativeNoise):
                 f"known. Received: features shape {features_shape}"
             )
         if rank == 2:
+            if self.alpha_strides != 1:
+                raise ValueError(
+                    "`alpha_strides` applies to feature maps only; vector "
+                    f"features {features_shape} need alpha_strides=1. "
+                    f"Received: alpha_strides={self.alpha_strides}"
+                )
             self.alpha_branch = keras.layers.Dense(
                 channels, name="alpha_branch", dtype=self.dtype_policy
             )
