@@ -1,13 +1,17 @@
-"""Noise layers: Information Dropout and the baselines it is compared with."""
+"""Noise layers: Information Dropout, its baselines and the Gaussian latent."""
 
 from infodropout_tf.layers.baselines import BinaryDropout
 from infodropout_tf.layers.baselines import ConstantLogNormalNoise
 from infodropout_tf.layers.baselines import GaussianDropout
 from infodropout_tf.layers.baselines import NoNoise
+from infodropout_tf.layers.gaussian_latent import GaussianLatent
 from infodropout_tf.layers.information_dropout import ALPHA_MIN
 from infodropout_tf.layers.information_dropout import InformationDropout
+from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
-from infodropout_tf.layers.multiplicative_noise import set_stochastic_inference
+from infodropout_tf.layers.noise_layer import NoiseLayer
+from infodropout_tf.layers.noise_layer import set_stochastic_inference
+from infodropout_tf.layers.noise_layer import suppress_noise
 
 NOISE_LAYERS = {
     "information": InformationDropout,

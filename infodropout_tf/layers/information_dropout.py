@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from infodropout_tf import priors as priors_lib
+from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
 
 # Smallest noise scale, added "for numerical stability" in the original: it
@@ -18,7 +19,7 @@ _CONV_BY_RANK = {
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
-class InformationDropout(MultiplicativeNoise):
+class InformationDropout(KLPenalty, MultiplicativeNoise):
     """Multiplicative log-normal noise whose scale is learned per input.
 
     Implements Information Dropout (Achille & Soatto, "Information Dropout:
@@ -34,7 +35,7 @@ class InformationDropout(MultiplicativeNoise):
     `alpha_kernel_size`, `alpha_strides`) for feature maps.
 
     The layer adds the information-bottleneck penalty of the paper's
-    objective (Eq. 3) with `add_loss`:
+    objective (Eq. 3) with `add_loss` (see `KLPenalty`):
 
         beta * mean_batch(sum_units KL(p(z|x) || q(z))) / num_train_examples
 
@@ -115,19 +116,6 @@ class InformationDropout(MultiplicativeNoise):
                 "Invalid value received for argument `max_alpha`. Expected "
                 f"a float > 0. Received: max_alpha={max_alpha!r}"
             )
-        if not (isinstance(beta, (int, float)) and beta >= 0):
-            raise ValueError(
-                "Invalid value received for argument `beta`. Expected a "
-                f"float >= 0. Received: beta={beta!r}"
-            )
-        if num_train_examples is not None and not (
-            isinstance(num_train_examples, int) and num_train_examples > 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `num_train_examples`. "
-                "Expected a positive integer (the training-set size) or "
-                f"None. Received: num_train_examples={num_train_examples!r}"
-            )
         for name, value in (
             ("alpha_kernel_size", alpha_kernel_size),
             ("alpha_strides", alpha_strides),
@@ -137,10 +125,9 @@ class InformationDropout(MultiplicativeNoise):
                     f"Invalid value received for argument `{name}`. Expected "
                     f"a positive integer. Received: {name}={value!r}"
                 )
+        self._init_kl_penalty(beta, num_train_examples)
         self.max_alpha = float(max_alpha)
         self.prior = priors_lib.get(prior)
-        self.beta = float(beta)
-        self.num_train_examples = num_train_examples
         self.alpha_kernel_size = alpha_kernel_size
         self.alpha_strides = alpha_strides
 
@@ -148,11 +135,6 @@ class InformationDropout(MultiplicativeNoise):
     def alpha_upper(self):
         """The largest noise scale the layer can produce."""
         return self.max_alpha + ALPHA_MIN
-
-    @property
-    def kl_weight(self):
-        """The factor beta / N applied to the batch-mean KL in `add_loss`."""
-        return self.beta / (self.num_train_examples or 1)
 
     def build(self, input_shape):
         if isinstance(input_shape, list) and isinstance(
@@ -242,10 +224,7 @@ class InformationDropout(MultiplicativeNoise):
         features, _ = self._split_inputs(inputs)
         alpha = self.noise_scale(inputs)
         kl_map = self.prior(features, alpha, alpha_upper=self.alpha_upper)
-        units_axes = tuple(range(1, len(kl_map.shape)))
-        self.add_loss(
-            self.kl_weight * ops.mean(ops.sum(kl_map, axis=units_axes))
-        )
+        self.add_kl_penalty(kl_map)
         outputs = features
         if self.noise_active(training):
             log_noise = alpha * self.standard_normal(ops.shape(features))
@@ -271,8 +250,7 @@ class InformationDropout(MultiplicativeNoise):
             {
                 "max_alpha": self.max_alpha,
                 "prior": prior_config,
-                "beta": self.beta,
-                "num_train_examples": self.num_train_examples,
+                **self.kl_penalty_config(),
                 "alpha_kernel_size": self.alpha_kernel_size,
                 "alpha_strides": self.alpha_strides,
             }

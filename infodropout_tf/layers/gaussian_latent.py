@@ -1,0 +1,109 @@
+"""The Gaussian latent of the VAE and of the Deep Variational IB."""
+
+import keras
+from keras import ops
+
+from infodropout_tf.layers.kl_penalty import KLPenalty
+from infodropout_tf.layers.noise_layer import NoiseLayer
+
+# Floor of the posterior standard deviation: keeps log(sigma) in the KL
+# finite when the softplus underflows.
+SIGMA_MIN = 1e-4
+
+
+@keras.saving.register_keras_serializable(package="infodropout_tf")
+class GaussianLatent(KLPenalty, NoiseLayer):
+    """Reparameterised Gaussian latent z ~ N(mu(h), diag(sigma(h)^2)).
+
+    The encoder head of the variational autoencoder (Kingma & Welling 2014;
+    the `gaussian` latent of Achille & Soatto, TPAMI 2018, section 7) and of
+    the Deep Variational Information Bottleneck (Alemi et al. 2016):
+
+        mu = W_mu h + b_mu,   sigma = softplus(W_s h + b_s) + 1e-4
+        z = mu + sigma * n,   n ~ N(0, I)
+
+    with the closed-form KL(N(mu, sigma^2) || N(0, I)) per unit (the original
+    implementation's `KL_div`) added through `add_loss` as
+    beta * batch-mean(sum over units) / num_train_examples (see
+    `KLPenalty`). Like the other noise layers it samples when training or
+    with `stochastic_inference`, and returns the mean mu otherwise.
+    Computations after the two dense heads are float32.
+
+    Args:
+        units: Integer, dimension of the latent.
+        beta: Float >= 0, weight of the KL term (1 for the VAE's ELBO).
+        num_train_examples: Integer or None, divides the KL term.
+        stochastic_inference: Boolean, sample also at inference.
+        seed: Integer, optional random seed.
+        **kwargs: Base layer keyword arguments.
+
+    Call arguments:
+        inputs: Tensor (batch, features), the encoder's last hidden layer.
+        training: Python boolean, whether to sample.
+        return_kl_map: Boolean. If True, return `(z, kl_map)`, the float32
+            KL of every latent unit.
+    """
+
+    def __init__(
+        self,
+        units,
+        beta=1.0,
+        num_train_examples=None,
+        stochastic_inference=False,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(
+            stochastic_inference=stochastic_inference, seed=seed, **kwargs
+        )
+        if isinstance(units, bool) or not (isinstance(units, int) and units > 0):
+            raise ValueError(
+                "Invalid value received for argument `units`. Expected a "
+                f"positive integer. Received: units={units!r}"
+            )
+        self._init_kl_penalty(beta, num_train_examples)
+        self.units = units
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "GaussianLatent expects inputs of rank 2 (batch, features). "
+                f"Received: input shape {tuple(input_shape)}"
+            )
+        self.mean_dense = keras.layers.Dense(
+            self.units, name="mean", dtype=self.dtype_policy
+        )
+        self.scale_dense = keras.layers.Dense(
+            self.units, name="scale", dtype=self.dtype_policy
+        )
+        self.mean_dense.build(input_shape)
+        self.scale_dense.build(input_shape)
+
+    def posterior(self, inputs):
+        """Returns the float32 `(mu, sigma)` of q(z|x) for encoder outputs."""
+        mu = ops.cast(self.mean_dense(inputs), "float32")
+        sigma = ops.softplus(ops.cast(self.scale_dense(inputs), "float32"))
+        return mu, sigma + SIGMA_MIN
+
+    def call(self, inputs, training=None, return_kl_map=False):
+        mu, sigma = self.posterior(inputs)
+        kl_map = 0.5 * (ops.square(mu) + ops.square(sigma) - 1.0) - ops.log(sigma)
+        self.add_kl_penalty(kl_map)
+        z = mu
+        if self.noise_active(training):
+            z = mu + sigma * self.standard_normal(ops.shape(mu))
+        z = ops.cast(z, self.compute_dtype)
+        if return_kl_map:
+            return z, kl_map
+        return z
+
+    def compute_output_spec(self, inputs, training=None, return_kl_map=False):
+        z = keras.KerasTensor((inputs.shape[0], self.units), dtype=self.compute_dtype)
+        if return_kl_map:
+            return z, keras.KerasTensor(z.shape, dtype="float32")
+        return z
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"units": self.units, **self.kl_penalty_config()})
+        return config

@@ -1,0 +1,128 @@
+"""Randomness and the train / inference rule shared by all noise layers.
+
+* Noise is drawn when `training=True`, or always when the layer was built
+  with `stochastic_inference=True` (Monte-Carlo prediction), and never inside
+  `suppress_noise()` (used to re-estimate BatchNorm statistics with the noise
+  off, the original implementation's "dry run").
+* Random draws come from the layer's own `keras.random.SeedGenerator`, with
+  the replica id folded into the seed so that under tf.distribute every
+  replica draws different noise, while a fixed seed reproduces the same
+  draws on one device.
+"""
+
+import contextlib
+import threading
+
+import keras
+import tensorflow as tf
+
+_SUPPRESSION = threading.local()
+
+
+@contextlib.contextmanager
+def suppress_noise():
+    """Within this context no noise layer draws noise, even when training.
+
+    The switch is read when a function is traced: call the model (or trace a
+    new `tf.function`) inside the context.
+    """
+    previous = getattr(_SUPPRESSION, "active", False)
+    _SUPPRESSION.active = True
+    try:
+        yield
+    finally:
+        _SUPPRESSION.active = previous
+
+
+class NoiseLayer(keras.layers.Layer):
+    """Base class of the package's stochastic layers.
+
+    Args:
+        stochastic_inference: Boolean. If True, noise is drawn also when
+            `training=False`, for Monte-Carlo prediction. Saved with the
+            layer's config. See also `set_stochastic_inference`.
+        seed: Integer, optional seed of the layer's random draws.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+    """
+
+    def __init__(self, stochastic_inference=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if seed is not None and not isinstance(seed, int):
+            raise ValueError(
+                "Invalid value received for argument `seed`. Expected an "
+                f"integer or None. Received: seed={seed!r}"
+            )
+        self.stochastic_inference = bool(stochastic_inference)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def noise_active(self, training):
+        """Whether a call with this `training` value draws noise."""
+        if getattr(_SUPPRESSION, "active", False):
+            return False
+        return bool(training) or self.stochastic_inference
+
+    def _next_seed(self):
+        """A stateless seed, different on every call and every replica."""
+        seed = self.seed_generator.next()
+        replica_context = tf.distribute.get_replica_context()
+        replica_id = (
+            0
+            if replica_context is None
+            else replica_context.replica_id_in_sync_group
+        )
+        # Mirrored seed-generator state is identical on all replicas, so
+        # without this every replica would draw the same noise pattern.
+        seed = tf.random.experimental.stateless_fold_in(
+            tf.cast(seed, "int64"), tf.cast(replica_id, "int64")
+        )
+        # Stateless kernels want int32 seeds to compile with XLA.
+        return tf.cast(tf.math.floormod(seed, tf.int32.max - 1), "int32")
+
+    def standard_normal(self, shape):
+        """float32 N(0, 1) draws of `shape` from the layer's seed stream."""
+        return tf.random.stateless_normal(
+            shape, seed=self._next_seed(), dtype="float32"
+        )
+
+    def uniform(self, shape):
+        """float32 U[0, 1) draws of `shape` from the layer's seed stream."""
+        return tf.random.stateless_uniform(
+            shape, seed=self._next_seed(), dtype="float32"
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "stochastic_inference": self.stochastic_inference,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+def set_stochastic_inference(model, enabled):
+    """Turns Monte-Carlo noise at inference on or off in every noise layer.
+
+    Sets `stochastic_inference` on every `NoiseLayer` inside `model`
+    (recursively) and discards the model's compiled train, test and predict
+    functions so that the next `fit`, `evaluate` or `predict` traces the new
+    behaviour.
+
+    Args:
+        model: A Keras model or layer.
+        enabled: Boolean.
+
+    Returns:
+        The number of noise layers changed.
+    """
+    count = 0
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, NoiseLayer):
+            layer.stochastic_inference = bool(enabled)
+            count += 1
+    for attribute in ("train_function", "test_function", "predict_function"):
+        if hasattr(model, attribute):
+            setattr(model, attribute, None)
+    return count
