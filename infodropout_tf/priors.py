@@ -51,6 +51,9 @@ class Prior(keras.layers.Layer):
         # Logs of small alphas and of clamped activations lose all precision
         # in float16, so the KL is float32 whatever the global policy.
         kwargs.setdefault("dtype", "float32")
+        # A fixed name gives stable weight paths ("<noise layer>/prior/mu")
+        # however many priors a session creates.
+        kwargs.setdefault("name", "prior")
         super().__init__(**kwargs)
 
 

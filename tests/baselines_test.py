@@ -85,8 +85,9 @@ def test_swapping_by_name_in_a_block_model():
 
 
 def test_get_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"`name`.*Received: name='dropconnect'"):
+    with pytest.raises(ValueError, match=r"`noise`.*Received: noise='dropconnect'"):
         layers.get("dropconnect")
+    assert layers.get("binary", rate=0.1, name="custom").name == "custom"
 
 
 @pytest.mark.parametrize("rate", [-0.1, 1.0, "0.5"])

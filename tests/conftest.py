@@ -28,3 +28,29 @@ def _fresh_keras_state():
     keras.backend.clear_session()
     yield
     keras.config.set_dtype_policy("float32")
+
+
+def load_mnist(split, num_examples):
+    """The first `num_examples` of real MNIST, float32 in [0, 1], (n, 28, 28, 1).
+
+    Read from the prepared tensorflow-datasets copy in TFDS_DATA_DIR; never
+    downloads.
+    """
+    import numpy as np
+    import tensorflow_datasets as tfds
+
+    data_dir = os.environ.get("TFDS_DATA_DIR")
+    assert data_dir and os.path.isdir(os.path.join(data_dir, "mnist")), (
+        "Set TFDS_DATA_DIR to a tensorflow-datasets directory with a prepared "
+        "mnist/3.0.1 (see the README's Quick start)."
+    )
+    data = tfds.load("mnist", split=f"{split}[:{num_examples}]", as_supervised=True,
+                     download=False, data_dir=data_dir, batch_size=-1)
+    images, labels = tfds.as_numpy(data)
+    return images.astype(np.float32) / 255.0, labels.astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def mnist_train():
+    """512 real MNIST training examples."""
+    return load_mnist("train", 512)

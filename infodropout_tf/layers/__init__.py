@@ -22,23 +22,23 @@ NOISE_LAYERS = {
 }
 
 
-def get(name, **kwargs):
+def get(noise, **kwargs):
     """Creates a noise layer by name, so models can swap them from config.
 
     Args:
-        name: One of `"information"`, `"binary"`, `"gaussian"`,
+        noise: One of `"information"`, `"binary"`, `"gaussian"`,
             `"constant_lognormal"`, `"none"`.
-        **kwargs: Arguments of that layer's constructor.
+        **kwargs: Arguments of that layer's constructor (`name` included).
 
     Returns:
         A new `MultiplicativeNoise` layer.
 
     Raises:
-        ValueError: if `name` is not a known noise layer.
+        ValueError: if `noise` is not a known noise layer.
     """
-    if name not in NOISE_LAYERS:
+    if noise not in NOISE_LAYERS:
         raise ValueError(
-            "Invalid value received for argument `name`. Expected one of "
-            f"{sorted(NOISE_LAYERS)}. Received: name={name!r}"
+            "Invalid value received for argument `noise`. Expected one of "
+            f"{sorted(NOISE_LAYERS)}. Received: noise={noise!r}"
         )
-    return NOISE_LAYERS[name](**kwargs)
+    return NOISE_LAYERS[noise](**kwargs)

@@ -91,10 +91,10 @@ class VAE(keras.Model):
         hidden_units = 512 * width_multiplier
         latent_units = 256 * width_multiplier
         self.encoder = keras.Sequential(
-            [keras.layers.Flatten()]
+            [keras.layers.Flatten(name="flatten")]
             + [
-                keras.layers.Dense(hidden_units, activation=activation)
-                for _ in range(hidden_layers)
+                keras.layers.Dense(hidden_units, activation=activation, name=f"hidden{i}")
+                for i in range(1, hidden_layers + 1)
             ],
             name="encoder",
         )
@@ -113,15 +113,24 @@ class VAE(keras.Model):
             )
         self.decoder = keras.Sequential(
             [
-                keras.layers.Dense(hidden_units, activation=activation)
-                for _ in range(hidden_layers)
+                keras.layers.Dense(hidden_units, activation=activation, name=f"hidden{i}")
+                for i in range(1, hidden_layers + 1)
             ]
             + [
-                keras.layers.Dense(math.prod(self.image_shape)),
-                keras.layers.Reshape(self.image_shape),
+                keras.layers.Dense(math.prod(self.image_shape), name="logits"),
+                keras.layers.Reshape(self.image_shape, name="image"),
             ],
             name="decoder",
         )
+        # Built here, outside any call, so that weight paths are the same
+        # when the model is created and when it is loaded from a file.
+        self.encoder.build((None, *self.image_shape))
+        if latent == "gaussian":
+            self.latent.build((None, hidden_units))
+        else:
+            self.latent_features.build((None, hidden_units))
+            self.latent.build([(None, latent_units), (None, hidden_units)])
+        self.decoder.build((None, latent_units))
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
 

@@ -1,0 +1,103 @@
+"""The Classifier objective: CE + beta * KL / N + wd * L2, and its metrics."""
+
+import keras
+import numpy as np
+import pytest
+
+from infodropout_tf import models
+
+BETA, N_TRAIN, WEIGHT_DECAY = 3.0, 1000, 0.01
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _fixed_batch():
+    rng = np.random.default_rng(0)
+    return rng.uniform(size=(16, 6, 6, 1)).astype("float32"), rng.integers(0, 4, size=16)
+
+
+def _model():
+    model = models.build({
+        "name": "mlp", "num_classes": 4, "input_shape": (6, 6, 1), "width": 8,
+        "beta": BETA, "num_train_examples": N_TRAIN, "weight_decay": WEIGHT_DECAY, "seed": 0,
+    })
+    model.compile(keras.optimizers.SGD(0.1))
+    return model
+
+
+def _hand_computed_parts(model, x, y):
+    """Forward pass in numpy from the weights: returns CE, KLs, L2/2, logits."""
+    net = model.network
+    h = x.reshape(len(x), -1)
+    kls = []
+    for index in (1, 2, 3):
+        dense = net.get_layer(f"dense{index}")
+        features = np.maximum(h @ dense.kernel.numpy() + dense.bias.numpy(), 0.0)
+        branch = net.get_layer(f"dropout{index}").alpha_branch
+        alpha = 0.001 + 0.7 * _sigmoid(h @ branch.kernel.numpy() + branch.bias.numpy())
+        kls.append(np.mean(np.sum(-np.log(alpha / 0.701), axis=1)))
+        h = features  # deterministic pass: no noise
+    logits_layer = net.get_layer("logits")
+    logits = h @ logits_layer.kernel.numpy() + logits_layer.bias.numpy()
+    cross_entropy = -np.mean(np.log(_softmax(logits)[np.arange(len(y)), y]))
+    l2 = 0.5 * sum(np.sum(np.square(w.numpy())) for w in model.trainable_weights)
+    return cross_entropy, kls, l2, logits
+
+
+def test_loss_is_cross_entropy_plus_scaled_kl_plus_weight_decay():
+    model = _model()
+    x, y = _fixed_batch()
+    y_pred = model(x, training=False)
+    loss = float(model.compute_loss(x, y, y_pred, training=False))
+
+    cross_entropy, kls, l2, logits = _hand_computed_parts(model, x, y)
+    np.testing.assert_allclose(y_pred, logits, rtol=1e-4, atol=1e-5)
+    expected = cross_entropy + BETA * sum(kls) / N_TRAIN + WEIGHT_DECAY * l2
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    # Each part matters at this scale: drop any and the total is off.
+    assert BETA * sum(kls) / N_TRAIN > 1e-3 and WEIGHT_DECAY * l2 > 1e-3
+
+
+def test_evaluate_reports_each_part():
+    model = _model()
+    x, y = _fixed_batch()
+    results = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    cross_entropy, kls, l2, logits = _hand_computed_parts(model, x, y)
+
+    assert set(results) == {"loss", "cross_entropy", "weight_decay", "error",
+                            "kl_dropout1", "kl_dropout2", "kl_dropout3"}
+    np.testing.assert_allclose(results["cross_entropy"], cross_entropy, rtol=1e-5)
+    np.testing.assert_allclose(results["weight_decay"], WEIGHT_DECAY * l2, rtol=1e-5)
+    for index, kl in enumerate(kls, start=1):
+        # Reported unweighted, in nats per example.
+        np.testing.assert_allclose(results[f"kl_dropout{index}"], kl, rtol=1e-5)
+    np.testing.assert_allclose(results["error"], np.mean(logits.argmax(axis=1) != y), atol=1e-7)
+    np.testing.assert_allclose(
+        results["loss"],
+        cross_entropy + BETA * sum(kls) / N_TRAIN + WEIGHT_DECAY * l2,
+        rtol=1e-5,
+    )
+
+
+def test_weight_decay_covers_alpha_branches_and_prior_parameters():
+    model = models.build({"name": "mlp", "width": 8, "activation": "softplus",
+                          "weight_decay": 0.1})
+    paths = {w.path for w in model.trainable_weights}
+    assert any("alpha_branch" in p for p in paths)
+    assert any(p.endswith("prior/mu") for p in paths)
+    mu = next(w for w in model.trainable_weights if w.path == "dropout1/prior/mu")
+    before = float(model.l2_penalty())
+    mu.assign(3.0)
+    np.testing.assert_allclose(float(model.l2_penalty()) - before, 0.5 * 9.0, rtol=1e-5)
+
+
+def test_negative_weight_decay_is_rejected():
+    with pytest.raises(ValueError, match=r"weight_decay.*Received: weight_decay=-1"):
+        models.build({"name": "mlp", "weight_decay": -1})
