@@ -28,11 +28,14 @@ def _probability_function(model, num_samples):
 
     @tf.function
     def probabilities(x):
-        samples = [
-            ops.softmax(ops.cast(model(x, training=False), "float32"))
-            for _ in range(num_samples)
-        ]
-        return ops.mean(ops.stack(samples), axis=0)
+        def sample():
+            return ops.softmax(ops.cast(model(x, training=False), "float32"))
+
+        total = sample()
+        # A graph loop, not an unrolled one: tracing stays cheap for large S.
+        for _ in tf.range(num_samples - 1):
+            total += sample()
+        return total / num_samples
 
     return probabilities
 

@@ -101,3 +101,13 @@ def test_bad_rates_are_rejected(rate):
 def test_bad_constant_alpha_is_rejected():
     with pytest.raises(ValueError, match=r"`alpha`.*Received: alpha=0"):
         layers.ConstantLogNormalNoise(alpha=0)
+
+
+@pytest.mark.parametrize("name", sorted(layers.NOISE_LAYERS))
+def test_suppress_noise_turns_every_layer_off_even_when_training(name):
+    layer = layers.get(name, stochastic_inference=True, seed=7)
+    x = np.random.default_rng(3).uniform(0.5, 1.5, size=(4, 6)).astype("float32")
+    with layers.suppress_noise():
+        np.testing.assert_array_equal(layer(x, training=True), x)
+    if name != "none":
+        assert not np.allclose(layer(x, training=True), x)
