@@ -5,15 +5,23 @@ Two replicas run on the two logical CPUs that conftest.py creates.
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from infodropout_tf import layers
+from infodropout_tf import models
 
 DEVICES = ["CPU:0", "CPU:1"]
 
 
-def test_replicas_draw_different_noise():
-    strategy = tf.distribute.MirroredStrategy(DEVICES)
+@pytest.fixture(scope="module")
+def strategy():
+    # One strategy for the whole module: fitting under two MirroredStrategy
+    # instances in one process makes their collective instance keys collide.
+    return tf.distribute.MirroredStrategy(DEVICES)
+
+
+def test_replicas_draw_different_noise(strategy):
     with strategy.scope():
         layer = layers.InformationDropout(seed=1)
         layer.build((None, 32))
@@ -30,8 +38,7 @@ def test_replicas_draw_different_noise():
     assert not np.allclose(first, second)
 
 
-def test_baseline_replicas_draw_different_noise():
-    strategy = tf.distribute.MirroredStrategy(DEVICES)
+def test_baseline_replicas_draw_different_noise(strategy):
     with strategy.scope():
         layer = layers.BinaryDropout(0.5, seed=1)
     ones = strategy.experimental_distribute_values_from_function(
@@ -63,7 +70,7 @@ def _data():
     return rng.normal(size=(64, 10)).astype("float32"), rng.integers(0, 3, size=64)
 
 
-def test_fit_under_mirrored_strategy_matches_one_device():
+def test_fit_under_mirrored_strategy_matches_one_device(strategy):
     # The replicas draw different noise from the single device, so the runs
     # can only agree up to the noise. With max_alpha tiny, alpha is within
     # 1e-6 of alpha_min = 0.001 and the noise exp(0.001 n) moves activations
@@ -81,7 +88,6 @@ def test_fit_under_mirrored_strategy_matches_one_device():
     single_initial_loss = single.evaluate(x, y, batch_size=16, verbose=0)
     single_history = single.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0)
 
-    strategy = tf.distribute.MirroredStrategy(DEVICES)
     with strategy.scope():
         mirrored = _model(max_alpha)
         mirrored.set_weights(initial_weights)
@@ -97,3 +103,34 @@ def test_fit_under_mirrored_strategy_matches_one_device():
     np.testing.assert_allclose(mirrored_history.history["loss"], single_loss, rtol=1e-3)
     for expected, actual in zip(single.get_weights(), mirrored.get_weights()):
         np.testing.assert_allclose(actual, expected, rtol=1e-2, atol=5e-3)
+
+
+def test_classifier_metrics_under_mirrored_strategy_match_one_device(strategy):
+    # As above, max_alpha tiny makes the noise negligible; the per-layer KL
+    # metrics, the weight decay and the error must agree with one device.
+    x, y = _data()
+    x = x.reshape(64, 10, 1, 1)
+    config = {"name": "mlp", "num_classes": 3, "input_shape": (10, 1, 1), "width": 16,
+              "activation": "softplus", "max_alpha": 1e-6, "beta": 1.0,
+              "num_train_examples": 64, "weight_decay": 1e-3, "seed": 0}
+
+    keras.utils.set_random_seed(0)
+    single = models.build(config)
+    single.compile(keras.optimizers.SGD(0.05))
+    single(x[:2])
+    initial_weights = single.get_weights()
+    single_history = single.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+
+    with strategy.scope():
+        mirrored = models.build(config)
+        mirrored.compile(keras.optimizers.SGD(0.05))
+        mirrored(x[:2])
+        mirrored.set_weights(initial_weights)
+    mirrored_history = mirrored.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+
+    assert set(single_history) == {"loss", "cross_entropy", "weight_decay", "error",
+                                   "kl_dropout1", "kl_dropout2", "kl_dropout3"}
+    assert single_history["kl_dropout1"][0] > 50  # about 7 nats x 16 units
+    for key, values in single_history.items():
+        np.testing.assert_allclose(mirrored_history[key], values, rtol=1e-3, atol=1e-6,
+                                   err_msg=key)

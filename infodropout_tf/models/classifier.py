@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from infodropout_tf.layers.kl_penalty import KLPenalty
+from infodropout_tf.models.replicas import scale_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
@@ -54,9 +55,6 @@ class Classifier(keras.Model):
         self.kl_trackers = [
             keras.metrics.Mean(name=f"kl_{layer.name}") for layer in self.kl_layers
         ]
-        self._cross_entropy = keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True
-        )
 
     def call(self, inputs, training=None):
         return self.network(inputs, training=training)
@@ -72,7 +70,14 @@ class Classifier(keras.Model):
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
         logits = ops.cast(y_pred, "float32")
-        cross_entropy = self._cross_entropy(y, logits, sample_weight=sample_weight)
+        per_example = keras.losses.sparse_categorical_crossentropy(
+            y, logits, from_logits=True
+        )
+        if sample_weight is None:
+            cross_entropy = ops.mean(per_example)
+        else:
+            weights = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+            cross_entropy = ops.sum(per_example * weights) / ops.sum(weights)
         penalties = sum(self.losses) if self.losses else 0.0
         weight_decay = self.weight_decay * self.l2_penalty()
 
@@ -83,7 +88,7 @@ class Classifier(keras.Model):
         self.error_tracker.update_state(ops.cast(predicted != labels, "float32"))
         for layer, tracker in zip(self.kl_layers, self.kl_trackers):
             tracker.update_state(layer.kl_per_example)
-        return cross_entropy + penalties + weight_decay
+        return scale_for_replicas(cross_entropy + penalties + weight_decay)
 
     def get_config(self):
         config = super().get_config()

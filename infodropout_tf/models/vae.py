@@ -8,6 +8,7 @@ from keras import ops
 
 from infodropout_tf.layers import GaussianLatent
 from infodropout_tf.layers import InformationDropout
+from infodropout_tf.models.replicas import scale_for_replicas
 
 tfd = tfp.distributions
 
@@ -162,7 +163,7 @@ class VAE(keras.Model):
         kl = self.latent.kl_per_example
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        return reconstruction + sum(self.losses)
+        return scale_for_replicas(reconstruction + sum(self.losses))
 
     def _posterior_and_prior(self, hidden):
         """q(u|x) and p(u) for u = z (Gaussian) or u = log z (log-normal).
