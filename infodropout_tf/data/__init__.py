@@ -1,0 +1,6 @@
+"""Datasets: tensorflow-datasets pipelines and offline preparation."""
+
+from infodropout_tf.data.pipelines import DATASETS
+from infodropout_tf.data.pipelines import load
+from infodropout_tf.data.pipelines import num_examples
+from infodropout_tf.data.prepare import prepare

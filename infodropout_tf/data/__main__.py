@@ -1,0 +1,61 @@
+"""Command line: `python -m infodropout_tf.data prepare NAME ...`.
+
+Examples:
+
+    # MNIST from the four IDX .gz files downloaded by hand into ~/archives
+    python -m infodropout_tf.data prepare mnist --from ~/archives --data_dir ~/tensorflow_datasets
+    # CIFAR-10 from cifar-10-python.tar.gz
+    python -m infodropout_tf.data prepare cifar10 --from ~/archives --data_dir ~/tensorflow_datasets
+    # Cluttered MNIST (paper: 96x96, 21 distractors) from the prepared MNIST
+    python -m infodropout_tf.data prepare cluttered_mnist --data_dir ~/tensorflow_datasets
+"""
+
+import argparse
+import sys
+
+from infodropout_tf.data import archives
+from infodropout_tf.data.prepare import PREPARABLE
+from infodropout_tf.data.prepare import prepare
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m infodropout_tf.data",
+        description="Prepare datasets offline in tensorflow-datasets format.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    preparation = commands.add_parser(
+        "prepare",
+        help="prepare a dataset",
+        description=(
+            "Prepare a dataset without downloading. mnist needs --from with "
+            + ", ".join(f for split in archives.MNIST_FILES.values() for f in split[:2])
+            + f" (from {archives.MNIST_URL}); cifar10 needs --from with "
+            f"{archives.CIFAR10_ARCHIVE} ({archives.CIFAR10_URL}); cluttered_mnist "
+            "and occluded_cifar10 are generated from the prepared mnist (and cifar10)."
+        ),
+    )
+    preparation.add_argument("name", choices=PREPARABLE)
+    preparation.add_argument("--from", dest="source_dir", help="folder with the archives")
+    preparation.add_argument("--data_dir", required=True, help="tensorflow-datasets directory")
+    preparation.add_argument("--image_size", type=int, help="cluttered_mnist canvas side (96)")
+    preparation.add_argument("--num_distractors", type=int, help="cluttered_mnist distractors (21)")
+    preparation.add_argument("--num_train", type=int, help="cluttered_mnist training examples (50000)")
+    preparation.add_argument("--num_test", type=int, help="cluttered_mnist test examples (10000)")
+    preparation.add_argument("--seed", type=int, help="generation seed (0)")
+    args = parser.parse_args(argv)
+
+    options = {key: value for key, value in vars(args).items()
+               if key in ("image_size", "num_distractors", "num_train", "num_test", "seed")
+               and value is not None}
+    try:
+        path = prepare(args.name, args.data_dir, source_dir=args.source_dir, **options)
+    except (ValueError, FileNotFoundError, TypeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Prepared {args.name} in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Occluded CIFAR-10 (paper section 8.3, Fig. 4): CIFAR images behind MNIST digits.
+
+Each CIFAR-10 image is occluded by a random MNIST digit of the same split,
+drawn in white with its intensity as opacity at a random offset, so the
+image carries two labels: the CIFAR class (`label`, the main task) and the
+digit (`nuisance_label`, the nuisance the representation should discard).
+Deterministic from the seed, like Cluttered MNIST.
+"""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+_SPLIT_CODES = {"train": 0, "test": 1}
+CIFAR_SIZE, DIGIT_SIZE = 32, 28
+
+
+def occlude(image, digit, rng):
+    """Draws `digit` (uint8 28x28) in white over `image` (uint8 32x32x3).
+
+    Returns the occluded uint8 image; pixel p becomes
+    (1 - a) * p + a * 255 with a = digit / 255 at a random offset.
+    """
+    top, left = rng.integers(0, CIFAR_SIZE - DIGIT_SIZE + 1, size=2)
+    opacity = np.zeros((CIFAR_SIZE, CIFAR_SIZE, 1), np.float32)
+    opacity[top : top + DIGIT_SIZE, left : left + DIGIT_SIZE, 0] = digit / 255.0
+    blended = (1.0 - opacity) * image + opacity * 255.0
+    return np.rint(blended).astype(np.uint8)
+
+
+class OccludedCifar10Config(tfds.core.BuilderConfig):
+    """The seed of a variant."""
+
+    def __init__(self, seed=0):
+        super().__init__(name=f"seed{seed}", description=f"Occlusions drawn with seed {seed}.")
+        self.seed = seed
+
+
+class OccludedCifar10(tfds.core.GeneratorBasedBuilder):
+    """Occluded CIFAR-10, generated from prepared `cifar10` and `mnist`."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    BUILDER_CONFIGS = [OccludedCifar10Config()]
+
+    def __init__(self, *, source_data_dir=None, **kwargs):
+        self._source_data_dir = source_data_dir
+        super().__init__(**kwargs)
+
+    def _info(self):
+        return tfds.core.DatasetInfo(
+            builder=self,
+            description=__doc__,
+            features=tfds.features.FeaturesDict({
+                "image": tfds.features.Image(shape=(CIFAR_SIZE, CIFAR_SIZE, 3)),
+                "label": tfds.features.ClassLabel(num_classes=10),
+                "nuisance_label": tfds.features.ClassLabel(num_classes=10),
+                "mnist_index": tfds.features.Tensor(shape=(), dtype=np.int64),
+            }),
+            supervised_keys=("image", "label"),
+        )
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # Generated from prepared CIFAR-10 and MNIST.
+        cifar_builder = tfds.builder("cifar10", data_dir=self._source_data_dir)
+        self.info.features["label"].names = cifar_builder.info.features["label"].names
+        return {split: self._generate_examples(split) for split in _SPLIT_CODES}
+
+    def _load(self, name, split):
+        data = tfds.load(name, split=split, data_dir=self._source_data_dir,
+                         download=False, batch_size=-1, as_supervised=True)
+        return tfds.as_numpy(data)
+
+    def _generate_examples(self, split):
+        images, labels = self._load("cifar10", split)
+        digits, digit_labels = self._load("mnist", split)
+        for index in range(len(images)):
+            rng = np.random.default_rng([self.builder_config.seed, _SPLIT_CODES[split], index])
+            digit_index = int(rng.integers(len(digits)))
+            yield index, {
+                "image": occlude(images[index], digits[digit_index, ..., 0], rng),
+                "label": labels[index],
+                "nuisance_label": digit_labels[digit_index],
+                "mnist_index": digit_index,
+            }

@@ -1,0 +1,241 @@
+"""Batched, shuffled, prefetched `tf.data` pipelines for every experiment.
+
+All data goes through tensorflow-datasets and is read from a prepared
+`data_dir`; nothing is ever downloaded (clusters without internet prepare
+the data with `python -m infodropout_tf.data prepare`, see `prepare.py`).
+
+| name | examples | pixels |
+| --- | --- | --- |
+| `mnist` | (28, 28, 1) image, digit label | float32 in [0, 1] |
+| `binarized_mnist` | MNIST pixels p drawn as Bernoulli(p) | float32 in {0, 1} |
+| `cifar10` | (32, 32, 3) image, class label | standardised per image, ZCA-whitened |
+| `cluttered_mnist` | (96, 96, 1) digit among 21 distractors; `digit_box` | float32 in [0, 1] |
+| `occluded_cifar10` | CIFAR-10 behind an MNIST digit; `nuisance_label` | as `cifar10` |
+
+`binarized_mnist` is binarised here from MNIST (not tensorflow-datasets'
+own `binarized_mnist`, Larochelle's fixed sample, which needs a download):
+dynamically by default for training, a fresh Bernoulli draw every epoch
+(Burda et al. 2016), and statically for testing, one draw per example fixed
+by the seed and the example index.
+"""
+
+import os
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from infodropout_tf.data import zca
+from infodropout_tf.data.cluttered_mnist import ClutteredMnist
+from infodropout_tf.data.cluttered_mnist import ClutteredMnistConfig
+from infodropout_tf.data.occluded_cifar import OccludedCifar10
+from infodropout_tf.data.occluded_cifar import OccludedCifar10Config
+
+DATASETS = ("mnist", "binarized_mnist", "cifar10", "cluttered_mnist", "occluded_cifar10")
+# The prepared tensorflow-datasets dataset each pipeline reads.
+SOURCES = {"mnist": "mnist", "binarized_mnist": "mnist", "cifar10": "cifar10",
+           "cluttered_mnist": "cluttered_mnist", "occluded_cifar10": "occluded_cifar10"}
+SHUFFLE_BUFFER = 10_000
+
+
+def check_name(name):
+    if name not in DATASETS:
+        raise ValueError(
+            "Invalid value received for argument `name`. Expected one of "
+            f"{list(DATASETS)}. Received: name={name!r}"
+        )
+
+
+def resolve_data_dir(data_dir):
+    """`data_dir`, else $TFDS_DATA_DIR, else ~/tensorflow_datasets; must exist."""
+    if data_dir is None:
+        data_dir = os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+    data_dir = os.fspath(data_dir)
+    if not os.path.isdir(data_dir):
+        raise FileNotFoundError(
+            f"data_dir {data_dir} does not exist. Pass the tensorflow-datasets "
+            "directory that holds the prepared datasets (or set TFDS_DATA_DIR), "
+            "or prepare them there with `python -m infodropout_tf.data prepare`."
+        )
+    return data_dir
+
+
+def builder(name, data_dir, **config):
+    """The tensorflow-datasets builder behind pipeline `name`.
+
+    `config` holds the generation options of `cluttered_mnist`
+    (`image_size`, `num_distractors`, `seed`, `num_train`, `num_test`) and
+    `occluded_cifar10` (`seed`); the other datasets take none.
+    """
+    source = SOURCES[name]
+    if source == "cluttered_mnist":
+        return ClutteredMnist(config=ClutteredMnistConfig(**config), data_dir=data_dir,
+                              mnist_data_dir=data_dir)
+    if source == "occluded_cifar10":
+        return OccludedCifar10(config=OccludedCifar10Config(**config), data_dir=data_dir,
+                               source_data_dir=data_dir)
+    if config:
+        raise ValueError(f"Dataset {name!r} takes no generation options; received {sorted(config)}.")
+    return tfds.builder(source, data_dir=data_dir)
+
+
+def require_prepared(dataset_builder, name, data_dir):
+    if dataset_builder.is_prepared():
+        return
+    source = SOURCES[name]
+    if source in ("mnist", "cifar10"):
+        how = (f"python -m infodropout_tf.data prepare {source} --from DIR "
+               f"--data_dir {data_dir}, with DIR holding the archives downloaded by hand "
+               "(see `python -m infodropout_tf.data prepare --help`)")
+    else:
+        how = (f"python -m infodropout_tf.data prepare {source} --data_dir {data_dir} "
+               "with the same generation options, after preparing its sources")
+    raise FileNotFoundError(
+        f"Dataset {name!r} ({dataset_builder.info.full_name}) is not prepared in "
+        f"{data_dir}, and nothing is downloaded. Prepare it with: {how}."
+    )
+
+
+def _scale_to_unit(features):
+    features = dict(features)
+    features["image"] = tf.cast(features["image"], tf.float32) / 255.0
+    return features
+
+
+def _whitening_fn(matrix, mean):
+    matrix, mean = tf.constant(matrix), tf.constant(mean)
+
+    def whiten(features):
+        features = dict(features)
+        images = tf.cast(features["image"], tf.float32)
+        shape = tf.shape(images)
+        flat = tf.reshape(images, [shape[0], -1])
+        flat = flat - tf.reduce_mean(flat, axis=1, keepdims=True)
+        dimension = tf.cast(tf.shape(flat)[1], tf.float32)
+        std = tf.sqrt(tf.reduce_sum(tf.square(flat), axis=1, keepdims=True) / (dimension - 1.0))
+        flat = flat / tf.where(std < 1e-8, tf.ones_like(std), std)
+        # The matrix is symmetric: (x - m) W^T = (x - m) W.
+        features["image"] = tf.reshape(tf.matmul(flat - mean, matrix), shape)
+        return features
+
+    return whiten
+
+
+def _binarize(seed, static):
+    def draw(index, features):
+        features = dict(features)
+        probabilities = features["image"]
+        if static:
+            seeds = tf.stack([tf.cast(seed, tf.int64), index])
+        else:
+            seeds = index  # a fresh (2,) seed from Dataset.random per draw
+        uniform = tf.random.stateless_uniform(tf.shape(probabilities), seed=seeds)
+        features["image"] = tf.cast(uniform < probabilities, tf.float32)
+        return features
+
+    return draw
+
+
+def load(
+    name,
+    split="train",
+    data_dir=None,
+    batch_size=128,
+    shuffle=None,
+    seed=0,
+    drop_remainder=None,
+    cache=True,
+    as_dict=False,
+    label_key="label",
+    binarization=None,
+    zca_dir=None,
+    **config,
+):
+    """Returns a batched, prefetched `tf.data.Dataset` of a prepared dataset.
+
+    Args:
+        name: One of `DATASETS`.
+        split: A tensorflow-datasets split, e.g. `"train"`, `"test"`,
+            `"train[:90%]"`.
+        data_dir: Prepared tensorflow-datasets directory; defaults to
+            $TFDS_DATA_DIR, then ~/tensorflow_datasets.
+        batch_size: Integer, the global batch size.
+        shuffle: Boolean; defaults to True for training splits. Files and
+            examples are shuffled with `seed`, anew each epoch.
+        seed: Integer seed of the shuffling and of the binarisation.
+        drop_remainder: Boolean; defaults to True for training splits
+            (BatchNorm and tf.distribute want equal batches).
+        cache: Boolean, keep the decoded (and whitened) examples in memory.
+        as_dict: Boolean. False yields `(image, label)` pairs for `fit`;
+            True yields the feature dict (with `digit_box`,
+            `nuisance_label`, ... where the dataset has them).
+        label_key: Feature used as the label in pairs (`"nuisance_label"`
+            selects the MNIST digit of `occluded_cifar10`).
+        binarization: `binarized_mnist` only: `"dynamic"` (default for
+            training splits) or `"static"` (default otherwise).
+        zca_dir: Where the ZCA matrix of `cifar10` / `occluded_cifar10` is
+            stored and reused; defaults to the prepared dataset's folder.
+        **config: Generation options of `cluttered_mnist` and
+            `occluded_cifar10` (see `builder`).
+
+    Returns:
+        A `tf.data.Dataset`.
+
+    Raises:
+        ValueError: unknown dataset, options or label key.
+        FileNotFoundError: missing `data_dir` or dataset not prepared (the
+            message says how to prepare it offline).
+    """
+    check_name(name)
+    data_dir = resolve_data_dir(data_dir)
+    dataset_builder = builder(name, data_dir, **config)
+    require_prepared(dataset_builder, name, data_dir)
+    features_info = dataset_builder.info.features
+    if label_key not in features_info:
+        raise ValueError(
+            f"Invalid value received for argument `label_key`. Dataset {name!r} has "
+            f"features {sorted(features_info.keys())}. Received: label_key={label_key!r}"
+        )
+    training = split.startswith("train")
+    shuffle = training if shuffle is None else shuffle
+    drop_remainder = training if drop_remainder is None else drop_remainder
+    if binarization is None:
+        binarization = "dynamic" if training else "static"
+    if binarization not in ("dynamic", "static"):
+        raise ValueError(
+            "Invalid value received for argument `binarization`. Expected "
+            f"'dynamic' or 'static'. Received: binarization={binarization!r}"
+        )
+
+    read_config = tfds.ReadConfig(shuffle_seed=seed)
+    data = dataset_builder.as_dataset(split=split, shuffle_files=shuffle, read_config=read_config)
+    if name in ("cifar10", "occluded_cifar10"):
+        matrix, mean = zca.load_or_fit(
+            zca_dir or os.fspath(dataset_builder.data_path),
+            lambda: tfds.as_numpy(dataset_builder.as_dataset(split="train", batch_size=-1))["image"],
+        )
+        # Whitening is a matrix product: batch it, then cache the result.
+        data = data.batch(1000).map(_whitening_fn(matrix, mean)).unbatch()
+    else:
+        data = data.map(_scale_to_unit, num_parallel_calls=tf.data.AUTOTUNE)
+    if name == "binarized_mnist" and binarization == "static":
+        data = data.enumerate().map(_binarize(seed, static=True))
+    if cache:
+        data = data.cache()
+    if name == "binarized_mnist" and binarization == "dynamic":
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        data = tf.data.Dataset.zip(draws, data).map(_binarize(seed, static=False))
+    if shuffle:
+        data = data.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+    if not as_dict:
+        data = data.map(lambda features: (features["image"], features[label_key]))
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def num_examples(name, split="train", data_dir=None, **config):
+    """The number of examples of a prepared split (the N of the IB loss)."""
+    check_name(name)
+    data_dir = resolve_data_dir(data_dir)
+    dataset_builder = builder(name, data_dir, **config)
+    require_prepared(dataset_builder, name, data_dir)
+    return dataset_builder.info.splits[split].num_examples
+
