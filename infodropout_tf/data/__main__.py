@@ -42,11 +42,12 @@ def main(argv=None):
     preparation.add_argument("--num_distractors", type=int, help="cluttered_mnist distractors (21)")
     preparation.add_argument("--num_train", type=int, help="cluttered_mnist training examples (50000)")
     preparation.add_argument("--num_test", type=int, help="cluttered_mnist test examples (10000)")
-    preparation.add_argument("--seed", type=int, help="generation seed (0)")
+    preparation.add_argument("--generation_seed", type=int,
+                             help="seed of cluttered_mnist / occluded_cifar10 (0)")
     args = parser.parse_args(argv)
 
     options = {key: value for key, value in vars(args).items()
-               if key in ("image_size", "num_distractors", "num_train", "num_test", "seed")
+               if key in ("image_size", "num_distractors", "num_train", "num_test", "generation_seed")
                and value is not None}
     try:
         path = prepare(args.name, args.data_dir, source_dir=args.source_dir, **options)

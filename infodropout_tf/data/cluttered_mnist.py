@@ -56,7 +56,7 @@ def clutter(digit, distractor_sources, rng, image_size):
 class ClutteredMnistConfig(tfds.core.BuilderConfig):
     """Image size, distractor count, seed and split sizes of a variant."""
 
-    def __init__(self, image_size=96, num_distractors=21, seed=0,
+    def __init__(self, image_size=96, num_distractors=21, generation_seed=0,
                  num_train=50_000, num_test=10_000):
         if image_size < DIGIT_SIZE:
             raise ValueError(
@@ -77,14 +77,14 @@ class ClutteredMnistConfig(tfds.core.BuilderConfig):
                 f"an integer >= 0. Received: num_distractors={num_distractors!r}"
             )
         super().__init__(
-            name=f"size{image_size}_distractors{num_distractors}_seed{seed}"
+            name=f"size{image_size}_distractors{num_distractors}_seed{generation_seed}"
                  f"_train{num_train}_test{num_test}",
             description=f"{image_size}x{image_size}, {num_distractors} distractors, "
-                        f"seed {seed}, {num_train} train / {num_test} test examples.",
+                        f"seed {generation_seed}, {num_train} train / {num_test} test examples.",
         )
         self.image_size = image_size
         self.num_distractors = num_distractors
-        self.seed = seed
+        self.seed = generation_seed
         self.split_sizes = {"train": num_train, "test": num_test}
 
 

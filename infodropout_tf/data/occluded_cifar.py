@@ -30,9 +30,9 @@ def occlude(image, digit, rng):
 class OccludedCifar10Config(tfds.core.BuilderConfig):
     """The seed of a variant."""
 
-    def __init__(self, seed=0):
-        super().__init__(name=f"seed{seed}", description=f"Occlusions drawn with seed {seed}.")
-        self.seed = seed
+    def __init__(self, generation_seed=0):
+        super().__init__(name=f"seed{generation_seed}", description=f"Occlusions drawn with seed {generation_seed}.")
+        self.seed = generation_seed
 
 
 class OccludedCifar10(tfds.core.GeneratorBasedBuilder):
@@ -53,6 +53,7 @@ class OccludedCifar10(tfds.core.GeneratorBasedBuilder):
                 "image": tfds.features.Image(shape=(CIFAR_SIZE, CIFAR_SIZE, 3)),
                 "label": tfds.features.ClassLabel(num_classes=10),
                 "nuisance_label": tfds.features.ClassLabel(num_classes=10),
+                "cifar_index": tfds.features.Tensor(shape=(), dtype=np.int64),
                 "mnist_index": tfds.features.Tensor(shape=(), dtype=np.int64),
             }),
             supervised_keys=("image", "label"),
@@ -66,12 +67,16 @@ class OccludedCifar10(tfds.core.GeneratorBasedBuilder):
 
     def _load(self, name, split):
         data = tfds.load(name, split=split, data_dir=self._source_data_dir,
-                         download=False, batch_size=-1, as_supervised=True)
+                         download=False, batch_size=-1)
         return tfds.as_numpy(data)
 
     def _generate_examples(self, split):
-        images, labels = self._load("cifar10", split)
-        digits, digit_labels = self._load("mnist", split)
+        cifar = self._load("cifar10", split)
+        # Index i is the i-th image of the original archive (ids "test_00012").
+        order = np.argsort([int(i.decode().rsplit("_", 1)[1]) for i in cifar["id"]])
+        images, labels = cifar["image"][order], cifar["label"][order]
+        mnist = self._load("mnist", split)
+        digits, digit_labels = mnist["image"], mnist["label"]
         for index in range(len(images)):
             rng = np.random.default_rng([self.builder_config.seed, _SPLIT_CODES[split], index])
             digit_index = int(rng.integers(len(digits)))
@@ -79,5 +84,6 @@ class OccludedCifar10(tfds.core.GeneratorBasedBuilder):
                 "image": occlude(images[index], digits[digit_index, ..., 0], rng),
                 "label": labels[index],
                 "nuisance_label": digit_labels[digit_index],
+                "cifar_index": index,
                 "mnist_index": digit_index,
             }

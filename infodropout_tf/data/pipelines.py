@@ -59,20 +59,28 @@ def resolve_data_dir(data_dir):
     return data_dir
 
 
+def _config(builder_class, config):
+    # tensorflow-datasets wants the name of a predefined config, and refuses
+    # an equal object under the same name.
+    predefined = {c.name for c in builder_class.BUILDER_CONFIGS}
+    return config.name if config.name in predefined else config
+
+
 def builder(name, data_dir, **config):
     """The tensorflow-datasets builder behind pipeline `name`.
 
     `config` holds the generation options of `cluttered_mnist`
-    (`image_size`, `num_distractors`, `seed`, `num_train`, `num_test`) and
-    `occluded_cifar10` (`seed`); the other datasets take none.
+    (`image_size`, `num_distractors`, `generation_seed`, `num_train`,
+    `num_test`) and `occluded_cifar10` (`generation_seed`); the other
+    datasets take none.
     """
     source = SOURCES[name]
     if source == "cluttered_mnist":
-        return ClutteredMnist(config=ClutteredMnistConfig(**config), data_dir=data_dir,
-                              mnist_data_dir=data_dir)
+        return ClutteredMnist(config=_config(ClutteredMnist, ClutteredMnistConfig(**config)),
+                              data_dir=data_dir, mnist_data_dir=data_dir)
     if source == "occluded_cifar10":
-        return OccludedCifar10(config=OccludedCifar10Config(**config), data_dir=data_dir,
-                               source_data_dir=data_dir)
+        return OccludedCifar10(config=_config(OccludedCifar10, OccludedCifar10Config(**config)),
+                               data_dir=data_dir, source_data_dir=data_dir)
     if config:
         raise ValueError(f"Dataset {name!r} takes no generation options; received {sorted(config)}.")
     return tfds.builder(source, data_dir=data_dir)
