@@ -12,15 +12,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from infodropout_tf.layers.noise_layer import NoiseLayer
-
-
-def _noise_layers(model):
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
-        if isinstance(layer, NoiseLayer)
-    ]
+from infodropout_tf.layers.noise_layer import sampling_at_inference
 
 
 def _probability_function(model, num_samples):
@@ -50,19 +42,6 @@ def _check_num_samples(num_samples):
         )
 
 
-def _with_noise(model, function):
-    """Runs `function()` with every noise layer sampling at inference."""
-    layers = _noise_layers(model)
-    previous = [layer.stochastic_inference for layer in layers]
-    for layer in layers:
-        layer.stochastic_inference = True
-    try:
-        return function()
-    finally:
-        for layer, flag in zip(layers, previous):
-            layer.stochastic_inference = flag
-
-
 def monte_carlo_probabilities(model, inputs, num_samples=10):
     """Class probabilities averaged over `num_samples` noisy passes.
 
@@ -75,9 +54,8 @@ def monte_carlo_probabilities(model, inputs, num_samples=10):
         float32 tensor (batch, classes).
     """
     _check_num_samples(num_samples)
-    return _with_noise(
-        model, lambda: _probability_function(model, num_samples)(inputs)
-    )
+    with sampling_at_inference(model):
+        return _probability_function(model, num_samples)(inputs)
 
 
 def evaluate_two_modes(model, dataset, num_samples=10):
@@ -96,8 +74,8 @@ def evaluate_two_modes(model, dataset, num_samples=10):
     """
     _check_num_samples(num_samples)
     deterministic = _probability_function(model, 1)
-    # Traced lazily, and only ever called inside `_with_noise`: its traces
-    # sample, the deterministic function's do not.
+    # Traced lazily, and only ever called inside `sampling_at_inference`:
+    # its traces sample, the deterministic function's do not.
     noisy = _probability_function(model, num_samples)
 
     totals = {"deterministic": [0, 0.0], "noisy": [0, 0.0]}
@@ -105,9 +83,11 @@ def evaluate_two_modes(model, dataset, num_samples=10):
     for x, y in dataset:
         labels = np.asarray(y).reshape(-1).astype("int64")
         rows = np.arange(labels.size)
+        with sampling_at_inference(model):
+            noisy_probabilities = noisy(x).numpy()
         for mode, probabilities in (
             ("deterministic", deterministic(x).numpy()),
-            ("noisy", _with_noise(model, lambda: noisy(x).numpy())),
+            ("noisy", noisy_probabilities),
         ):
             totals[mode][0] += int(np.sum(np.argmax(probabilities, axis=1) != labels))
             totals[mode][1] += float(

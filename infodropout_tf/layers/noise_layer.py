@@ -102,6 +102,29 @@ class NoiseLayer(keras.layers.Layer):
         return config
 
 
+@contextlib.contextmanager
+def sampling_at_inference(model):
+    """Within this context every noise layer of `model` samples at inference.
+
+    Sets `stochastic_inference` on every `NoiseLayer` inside `model` and
+    restores each layer's own setting on exit. Like `suppress_noise`, it acts
+    on functions traced inside the context.
+    """
+    layers = [
+        layer
+        for layer in model._flatten_layers(include_self=True, recursive=True)
+        if isinstance(layer, NoiseLayer)
+    ]
+    previous = [layer.stochastic_inference for layer in layers]
+    try:
+        for layer in layers:
+            layer.stochastic_inference = True
+        yield
+    finally:
+        for layer, flag in zip(layers, previous):
+            layer.stochastic_inference = flag
+
+
 def set_stochastic_inference(model, enabled):
     """Turns Monte-Carlo noise at inference on or off in every noise layer.
 

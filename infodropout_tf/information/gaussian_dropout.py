@@ -1,0 +1,113 @@
+"""Mutual information through Gaussian dropout (Adilova, Geiger & Fischer, ICLR 2023).
+
+With multiplicative Gaussian noise Z = f(X) * eps, eps ~ N(1, sigma^2), the
+representation has finite I(X; Z) even for a deterministic network. Their
+Algorithm 1 estimates it as I = h(Z) - h(Z|X):
+
+* h(Z|X) in closed form: given x, Z ~ N(f(x), diag(sigma^2 f(x)^2)), so
+  h(Z|X) = E_x sum_j 1/2 log(2 pi e sigma^2 f_j(x)^2);
+* h(Z) by Monte Carlo: with X uniform over the n data points, Z is the
+  mixture (1/n) sum_k N(f(x_k), diag(sigma^2 f(x_k)^2)), so
+  h(Z) = -E log p(Z) with samples drawn from the mixture and log p evaluated
+  by log-sum-exp over its components. The estimate converges to the
+  mixture's entropy as samples grow, and I(X; Z) <= log n.
+
+The component densities are evaluated for blocks of samples at once as two
+matrix products, so 10,000 samples against 1,000 components in 128
+dimensions take a fraction of a second on a CPU.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+
+def _log_mixture_density(samples, means, scales, block_size):
+    """log (1/K) sum_k N(samples; means_k, diag(scales_k^2)) per sample."""
+    inverse_variance = 1.0 / tf.square(scales)  # (K, d)
+    weighted_means = means * inverse_variance
+    constant = -0.5 * (
+        tf.reduce_sum(tf.square(means) * inverse_variance, axis=1)
+        + 2.0 * tf.reduce_sum(tf.math.log(scales), axis=1)
+        + means.shape[1] * math.log(2 * math.pi)
+    )  # (K,)
+    log_k = math.log(means.shape[0])
+    results = []
+    for start in range(0, samples.shape[0], block_size):
+        block = samples[start : start + block_size]
+        # -1/2 sum_j (z_j - m_kj)^2 / s_kj^2, expanded into matrix products.
+        quadratic = (
+            -0.5 * tf.matmul(tf.square(block), inverse_variance, transpose_b=True)
+            + tf.matmul(block, weighted_means, transpose_b=True)
+        )
+        results.append(tf.reduce_logsumexp(quadratic + constant, axis=1) - log_k)
+    return tf.concat(results, axis=0)
+
+
+def gaussian_dropout_information(
+    representations,
+    sigma,
+    num_components=None,
+    num_samples=10_000,
+    min_scale=1e-6,
+    seed=0,
+    block_size=1000,
+):
+    """Estimates I(X; Z) for Z = f(X) * eps, eps ~ N(1, sigma^2) (Algorithm 1).
+
+    Args:
+        representations: (n, d) noise-free representations f(x) of n inputs.
+        sigma: Float > 0, standard deviation of the multiplicative noise
+            (sqrt(rate / (1 - rate)) for Gaussian dropout with `rate`).
+        num_components: Integer K or None (all n points). With K < n the
+            mixture of K random data points stands for p(z): faster, but in
+            high dimensions it underestimates h(Z) (each sample is dominated
+            by its own component), so keep K = n for final numbers.
+        num_samples: Integer, Monte-Carlo samples of Z for h(Z).
+        min_scale: Float, floor of the noise scale sigma * |f_j(x)|: units
+            with f_j(x) = 0 (e.g. inactive ReLUs) carry no noise, a
+            degenerate density; the floor keeps h finite and should be
+            reported with the estimate.
+        seed: Integer.
+        block_size: Integer, samples per block of the mixture evaluation.
+
+    Returns:
+        Dict with `mutual_information` = h(Z) - h(Z|X), `entropy` h(Z) and
+        its Monte-Carlo `entropy_standard_error`, `conditional_entropy`
+        h(Z|X) and `entropy_upper_bound`, the Gaussian bound
+        1/2 log det(2 pi e Cov(Z)) on h(Z); nats.
+    """
+    if not sigma > 0:
+        raise ValueError(
+            f"Invalid value received for argument `sigma`. Expected a float > 0. Received: sigma={sigma!r}"
+        )
+    f = np.asarray(representations, np.float64).reshape(len(representations), -1)
+    rng = np.random.default_rng(seed)
+    scales = np.maximum(sigma * np.abs(f), min_scale)
+    conditional_entropy = float(np.mean(
+        np.sum(0.5 * np.log(2 * np.pi * np.e) + np.log(scales), axis=1)
+    ))
+
+    count = len(f) if num_components is None else min(num_components, len(f))
+    components = rng.choice(len(f), size=count, replace=False)
+    means, component_scales = f[components], scales[components]
+    # Samples of the same mixture: a random component, then its Gaussian.
+    chosen = rng.integers(len(components), size=num_samples)
+    samples = means[chosen] + component_scales[chosen] * rng.standard_normal((num_samples, f.shape[1]))
+    log_density = _log_mixture_density(
+        tf.constant(samples), tf.constant(means), tf.constant(component_scales), block_size
+    )
+    entropy = float(-tf.reduce_mean(log_density))
+    entropy_error = float(tf.math.reduce_std(log_density)) / np.sqrt(num_samples)
+
+    # Cov(Z) = Cov(f) + E[diag(sigma^2 f^2)] for the full data.
+    covariance = np.atleast_2d(np.cov(f, rowvar=False)) + np.diag(np.mean(np.square(scales), axis=0))
+    upper_bound = 0.5 * np.linalg.slogdet(2 * np.pi * np.e * covariance)[1]
+    return {
+        "mutual_information": entropy - conditional_entropy,
+        "entropy": entropy,
+        "entropy_standard_error": entropy_error,
+        "conditional_entropy": conditional_entropy,
+        "entropy_upper_bound": float(upper_bound),
+    }

@@ -1,0 +1,63 @@
+"""The information-plane callback in short training runs on real MNIST."""
+
+import csv
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import load_mnist
+from infodropout_tf import information
+from infodropout_tf import models
+
+
+@pytest.mark.parametrize("noise,estimator", [("information", "closed_form_kl"),
+                                             ("gaussian", "gaussian_mixture")])
+def test_callback_writes_trajectory_tensorboard_and_plot(tmp_path, mnist_train, noise, estimator):
+    x, y = mnist_train
+    test_x, test_y = load_mnist("test", 256)
+    keras.utils.set_random_seed(0)
+    model = models.build({"name": "lenet", "noise": noise, "num_train_examples": 512,
+                          "dropout_rate": 0.2, "seed": 0})
+    model.compile(keras.optimizers.Adam(2e-3))
+    subset = lambda a, b: tf.data.Dataset.from_tensor_slices((a, b)).batch(128)  # noqa: E731
+    callback = information.InformationPlane(
+        str(tmp_path), ["dropout"], subset(x[:256], y[:256]), subset(test_x, test_y),
+        every=1, num_samples=4)
+    model.fit(x, y, batch_size=64, epochs=2, verbose=0, callbacks=[callback])
+
+    rows = json.loads((tmp_path / "information_plane.json").read_text())
+    # Epochs 0 (before training), 1 and 2; train and test; the layer's own
+    # estimator and the binning comparison.
+    assert len(rows) == 3 * 2 * 2
+    assert {(r["epoch"], r["split"], r["estimator"]) for r in rows} == {
+        (e, s, m) for e in (0, 1, 2) for s in ("train", "test") for m in (estimator, "binning")}
+    for row in rows:
+        assert np.isfinite(row["mutual_information_x"]) and np.isfinite(row["mutual_information_y"])
+        assert row["relative_to_prior_constant"] == (row["estimator"] == "closed_form_kl")
+        if row["estimator"] == "binning":
+            assert 0 < row["mutual_information_x"] <= np.log(256) + 1e-9
+    # Training makes the decoder informative: the I(Z;Y) bound rises.
+    first = [r["mutual_information_y"] for r in rows if r["epoch"] == 0 and r["split"] == "test"]
+    last = [r["mutual_information_y"] for r in rows if r["epoch"] == 2 and r["split"] == "test"]
+    assert last[0] > first[0] + 0.5
+
+    with open(tmp_path / "information_plane.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+    png = (tmp_path / "information_plane.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    event_files = os.listdir(tmp_path / "tensorboard" / "information_plane")
+    assert len(event_files) == 1
+    tags = {value.tag for event in tf.compat.v1.train.summary_iterator(
+        str(tmp_path / "tensorboard" / "information_plane" / event_files[0]))
+        for value in event.summary.value}
+    assert f"information_plane/dropout/{estimator}/test/I(X;Z)" in tags
+    assert not any(name.endswith(".incomplete") for name in os.listdir(tmp_path))
+
+
+def test_callback_rejects_bad_every(tmp_path):
+    with pytest.raises(ValueError, match=r"`every`.*Received: every=0"):
+        information.InformationPlane(str(tmp_path), ["dropout"], [], [], every=0)
