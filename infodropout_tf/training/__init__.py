@@ -1,0 +1,1 @@
+"""Command-line training of the paper's experiments (see `apps.py`)."""

@@ -1,0 +1,9 @@
+"""Evaluates a trained workdir: see infodropout_tf/training/apps.py.
+
+    python train/evaluate.py --config=configs/mnist_mlp.py --workdir=/tmp/mnist_mlp
+"""
+
+from infodropout_tf.training import apps
+
+if __name__ == "__main__":
+    apps.run_evaluate()
