@@ -1,7 +1,9 @@
 """Information Dropout and information-bottleneck tools for Keras 3."""
 
 from infodropout_tf import layers
+from infodropout_tf import models
 from infodropout_tf import priors
+from infodropout_tf.information import regularizers as _registers_regularizers  # noqa: F401
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.priors import LogNormalPrior
 from infodropout_tf.priors import LogUniformPrior

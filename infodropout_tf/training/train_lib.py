@@ -209,6 +209,68 @@ class ProgressLogger(keras.callbacks.Callback):
 
 # Training -----------------------------------------------------------------------------
 
+def fit_keras(model, strategy, train, test, config, steps_per_epoch, callbacks):
+    model.fit(train.repeat(), epochs=config.num_epochs, steps_per_epoch=steps_per_epoch,
+              validation_data=test,
+              validation_steps=config.eval_steps if config.eval_steps > 0 else None,
+              callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+
+
+def fit_multi_worker(model, strategy, train, test, config, steps_per_epoch, callbacks):
+    """`fit` for MultiWorkerMirroredStrategy, as a custom loop.
+
+    Keras 3.15's `fit` fails under MultiWorkerMirroredStrategy: it reduces
+    its scalar logs across workers with `strategy.reduce("MEAN", v, axis=0)`,
+    which has no axis 0 ("Invalid reduction dimension 0 for input with 0
+    dimensions"). This loop runs the same optimisation (the models'
+    `compute_loss`, already scaled per replica) and the same callbacks.
+    """
+    metrics = [m for m in model.metrics if m is not model._loss_tracker]
+    loss_tracker = keras.metrics.Mean(name="loss")
+
+    def replica_step(x, y, training):
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=training)
+            loss = model.compute_loss(x, y, y_pred, training=training)
+        if training:
+            gradients = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    @tf.function
+    def step(iterator, training):
+        x, y = next(iterator)
+        losses = strategy.run(replica_step, args=(x, y, training))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+
+    def results():
+        return {m.name: float(m.result()) for m in [loss_tracker] + metrics}
+
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model)
+    callback_list.on_train_begin()
+    train_iterator = iter(strategy.experimental_distribute_dataset(train.repeat()))
+    for epoch in range(model._initial_epoch or 0, config.num_epochs):
+        callback_list.on_epoch_begin(epoch)
+        for tracker in [loss_tracker] + metrics:
+            tracker.reset_state()
+        for batch in range(steps_per_epoch):
+            callback_list.on_train_batch_begin(batch)
+            loss_tracker.update_state(step(train_iterator, True))
+            callback_list.on_train_batch_end(batch, results())
+        logs = results()
+        for tracker in [loss_tracker] + metrics:
+            tracker.reset_state()
+        callback_list.on_test_begin()
+        test_data = test.take(config.eval_steps) if config.eval_steps > 0 else test
+        test_iterator = iter(strategy.experimental_distribute_dataset(test_data))
+        for _ in range(int(test_data.cardinality())):
+            loss_tracker.update_state(step(test_iterator, False))
+        logs.update({f"val_{name}": value for name, value in results().items()})
+        callback_list.on_test_end(logs)
+        callback_list.on_epoch_end(epoch, logs)
+    callback_list.on_train_end()
+
+
 def train_and_evaluate(config, workdir):
     """Trains `config` in `workdir` (resuming if possible) and evaluates.
 
@@ -268,11 +330,9 @@ def train_and_evaluate(config, workdir):
     logging.info("Training %s in %s: %d epochs of %d steps, global batch %d, %d replica(s).",
                  config.experiment, workdir, config.num_epochs, steps_per_epoch,
                  config.batch_size, strategy.num_replicas_in_sync)
+    fit = fit_multi_worker if config.strategy == "multi_worker" else fit_keras
     try:
-        model.fit(train.repeat(), epochs=config.num_epochs, steps_per_epoch=steps_per_epoch,
-                  validation_data=test,
-                  validation_steps=config.eval_steps if config.eval_steps > 0 else None,
-                  callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
+        fit(model, strategy, train, test, config, steps_per_epoch, callbacks)
     except KeyboardInterrupt:
         path = os.path.join(output_dir, "checkpoints", "interrupted.keras")
         os.makedirs(os.path.dirname(path), exist_ok=True)
