@@ -103,12 +103,14 @@ class NoiseLayer(keras.layers.Layer):
 
 
 @contextlib.contextmanager
-def sampling_at_inference(model):
-    """Within this context every noise layer of `model` samples at inference.
+def sampling_at_inference(model, enabled=True):
+    """Within this context every noise layer of `model` samples at inference
+    (with `enabled=False`: none does).
 
     Sets `stochastic_inference` on every `NoiseLayer` inside `model` and
     restores each layer's own setting on exit. Like `suppress_noise`, it acts
-    on functions traced inside the context.
+    on functions traced inside the context: enter it inside a traced
+    function to fix that function's behaviour whenever it is traced.
     """
     layers = [
         layer
@@ -118,7 +120,7 @@ def sampling_at_inference(model):
     previous = [layer.stochastic_inference for layer in layers]
     try:
         for layer in layers:
-            layer.stochastic_inference = True
+            layer.stochastic_inference = bool(enabled)
         yield
     finally:
         for layer, flag in zip(layers, previous):

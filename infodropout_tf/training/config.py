@@ -80,7 +80,7 @@ def testing_overrides(config):
     config.recalibrate_batch_norm_steps = 2
     config.eval_num_samples = 2
     config.summaries.num_heatmap_examples = 2
-    config.summaries.num_analysis_examples = 32
+    config.summaries.num_analysis_examples = 128  # > units, for the total correlation
     config.information_plane.num_examples = 64
     config.nuisance.epochs = 1
     config.iwae_samples = 3

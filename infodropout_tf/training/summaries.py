@@ -98,9 +98,10 @@ class AnalysisSummaries(keras.callbacks.Callback):
                    for layer in self.dropout_layers if layer.name in self.to_inputs}
         with self._writer.as_default(step=step):
             for layer in self.kl_layers:
-                if f"kl_{layer.name}" in logs:
-                    tf.summary.scalar(f"kl_weighted/{layer.name}",
-                                      layer.kl_weight * logs[f"kl_{layer.name}"])
+                # Classifiers report kl_<layer>; the VAE, with one latent, kl.
+                kl = logs.get(f"kl_{layer.name}", logs.get("kl") if len(self.kl_layers) == 1 else None)
+                if kl is not None:
+                    tf.summary.scalar(f"kl_weighted/{layer.name}", layer.kl_weight * kl)
             flow = {}
             for name, (kl_map, alpha, _) in results.items():
                 tf.summary.histogram(f"alpha/{name}", alpha)

@@ -42,7 +42,6 @@ from infodropout_tf.information.bounds import layer_inputs_model
 from infodropout_tf.information.bounds import network_of
 from infodropout_tf.layers import KLPenalty
 from infodropout_tf.layers import sampling_at_inference
-from infodropout_tf.layers import set_stochastic_inference
 from infodropout_tf.training import strategies
 from infodropout_tf.training.summaries import AnalysisSummaries
 
@@ -97,10 +96,9 @@ def _data_options(config):
 
 
 def load_split(config, split, batch_size, training, **overrides):
-    options = _data_options(config)
+    options = {"label_key": config.dataset.label_key, **_data_options(config), **overrides}
     return data.load(config.dataset.name, split, batch_size=batch_size,
-                     shuffle=training, seed=config.seed, drop_remainder=training,
-                     label_key=config.dataset.label_key, **{**options, **overrides})
+                     shuffle=training, seed=config.seed, drop_remainder=training, **options)
 
 
 def model_config(config, num_train_examples):
@@ -386,30 +384,29 @@ def export_model(model, path):
     inputs = network.inputs if hasattr(network, "inputs") and network.inputs else None
     shape = inputs[0].shape if inputs else (None, *model.image_shape)
     signature = [tf.TensorSpec(shape, tf.float32, name="inputs")]
-    saved_flags = [(layer, layer.stochastic_inference)
-                   for layer in model._flatten_layers() if hasattr(layer, "stochastic_inference")]
     archive = keras.export.ExportArchive()
     archive.track(model)
-    try:
-        set_stochastic_inference(model, False)
-        archive.add_endpoint("serve", lambda x: model(x, training=False), signature)
-        with sampling_at_inference(model):
-            archive.add_endpoint("serve_noisy", lambda x: model(x, training=False), signature)
-        kl_layers = [layer for layer in model._flatten_layers() if isinstance(layer, KLPenalty)]
-        if inputs and kl_layers:
-            to_inputs = {layer.name: layer_inputs_model(network, layer.name) for layer in kl_layers}
-            for submodel in to_inputs.values():
-                archive.track(submodel)
 
-            def kl_maps(x):
-                return {layer.name: layer(to_inputs[layer.name](x, training=False),
-                                          return_kl_map=True)[1] for layer in kl_layers}
+    # Endpoints are traced when the archive is written: each one fixes the
+    # noise behaviour inside its own trace.
+    def predict(x, sampling):
+        with sampling_at_inference(model, enabled=sampling):
+            return model(x, training=False)
 
-            archive.add_endpoint("kl_maps", kl_maps, signature)
-        archive.write_out(path, verbose=False)
-    finally:
-        for layer, flag in saved_flags:
-            layer.stochastic_inference = flag
+    archive.add_endpoint("serve", lambda x: predict(x, False), signature)
+    archive.add_endpoint("serve_noisy", lambda x: predict(x, True), signature)
+    kl_layers = [layer for layer in model._flatten_layers() if isinstance(layer, KLPenalty)]
+    if inputs and kl_layers:
+        to_inputs = {layer.name: layer_inputs_model(network, layer.name) for layer in kl_layers}
+        for submodel in to_inputs.values():
+            archive.track(submodel)
+
+        def kl_maps(x):
+            return {layer.name: layer(to_inputs[layer.name](x, training=False),
+                                      return_kl_map=True)[1] for layer in kl_layers}
+
+        archive.add_endpoint("kl_maps", kl_maps, signature)
+    archive.write_out(path, verbose=False)
 
 
 # Evaluation command -------------------------------------------------------------------

@@ -1,0 +1,307 @@
+"""The trainers: every config end to end, distribution, resuming, bad input."""
+
+import csv
+import importlib.util
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from infodropout_tf import data
+from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import train_lib
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def load_config(name):
+    spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def _tags(directory):
+    tags = set()
+    for name in os.listdir(directory):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(directory, name)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def _fake_cifar(directory):
+    from data_test import _fake_cifar_archive
+    _fake_cifar_archive(str(directory))
+
+
+def _small(name, tmp_path):
+    """The config `name` with testing overrides, on small or faked data."""
+    config = config_lib.testing_overrides(load_config(name))
+    data_dir = tmp_path / "tfds"
+    data_dir.mkdir(exist_ok=True)
+    (data_dir / "mnist").symlink_to(os.path.join(os.path.abspath(os.environ["TFDS_DATA_DIR"]),
+                                                 "mnist"))
+    config.dataset.data_dir = str(data_dir)
+    if "all_cnn" in config.model.name:
+        config.model.filter_fraction = 0.25
+    if name in ("cifar_all_cnn32", "occluded_cifar_all_cnn32"):
+        _fake_cifar(tmp_path)
+        data.prepare("cifar10", str(data_dir), source_dir=str(tmp_path))
+    if name == "occluded_cifar_all_cnn32":
+        data.prepare("occluded_cifar10", str(data_dir))
+    if name == "cluttered_all_cnn96":
+        config.dataset.options.num_train = 64
+        config.dataset.options.num_test = 32
+        data.prepare("cluttered_mnist", str(data_dir), **config.dataset.options.to_dict())
+    if name == "mnist_mlp":
+        config.model.width = 32
+    if name == "mnist_vib":
+        config.model.hidden_units = (32,)
+        config.model.latent_dim = 8
+    return config
+
+
+def _reload_in_fresh_process(saved_model, inputs_path, outputs_path):
+    script = textwrap.dedent(f"""
+        import numpy as np, tensorflow as tf
+        loaded = tf.saved_model.load({str(saved_model)!r})
+        x = np.load({str(inputs_path)!r})
+        np.savez({str(outputs_path)!r}, serve=loaded.serve(x).numpy(),
+                 noisy_1=loaded.serve_noisy(x).numpy(), noisy_2=loaded.serve_noisy(x).numpy(),
+                 default=list(loaded.signatures["serving_default"](inputs=tf.constant(x)).values())[0].numpy(),
+                 **{{"kl_" + k: v.numpy() for k, v in (loaded.kl_maps(x).items()
+                                                       if hasattr(loaded, "kl_maps") else [])}})
+        """)
+    subprocess.run([sys.executable, "-c", script], check=True, env=ENV, capture_output=True)
+    return dict(np.load(outputs_path))
+
+
+CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py"))
+
+
+def test_every_paper_experiment_has_a_config():
+    assert CONFIG_NAMES == ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_lenet_information_plane",
+                            "mnist_mlp", "mnist_vae", "mnist_vib", "occluded_cifar_all_cnn32",
+                            "testing"]
+    cifar = load_config("cifar_all_cnn32")
+    assert (cifar.batch_size, cifar.optimizer.learning_rate, cifar.optimizer.boundaries,
+            cifar.num_epochs, cifar.model.weight_decay, cifar.model.beta, cifar.model.max_alpha,
+            cifar.model.input_dropout_rate, cifar.optimizer.momentum, cifar.optimizer.nesterov) == (
+        100, 0.05, (80, 120, 160), 200, 0.001, 3.0, 0.7, 0.2, 0.9, True)
+    cluttered = load_config("cluttered_all_cnn96")
+    assert (cluttered.batch_size, cluttered.optimizer.learning_rate, cluttered.optimizer.boundaries,
+            cluttered.num_epochs, cluttered.model.beta, cluttered.model.max_alpha,
+            cluttered.model.weight_decay) == (128, 0.01, (30, 60), 80, 0.5, 1.0, 0.0)
+    mlp = load_config("mnist_mlp")
+    assert (mlp.optimizer.learning_rate, mlp.optimizer.boundaries, mlp.num_epochs) == (
+        0.07, (30, 70), 80)
+    vae = load_config("mnist_vae")
+    assert (vae.num_epochs, vae.optimizer.boundaries) == (300, (30, 120))
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_config_smoke_run(name, tmp_path):
+    config = _small(name, tmp_path)
+    workdir = tmp_path / "run"
+    metrics = train_lib.train_and_evaluate(config, str(workdir))
+    is_vae = config.model.name == "vae"
+    convolutional = "all_cnn" in config.model.name
+
+    assert json.loads((workdir / "metrics.json").read_text()) == metrics
+    if is_vae:
+        assert np.isfinite(metrics["loss"]) and metrics["iwae_log_likelihood"] < 0
+    else:
+        assert 0 <= metrics["deterministic_error"] <= 1 and 0 <= metrics["noisy_error"] <= 1
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras", "epoch_0002.keras"]
+    assert {"epoch_loss", "epoch_learning_rate"} <= _tags(workdir / "tensorboard" / "train")
+    validation = _tags(workdir / "tensorboard" / "validation")
+    assert "epoch_loss" in validation
+    analysis = _tags(workdir / "tensorboard" / "analysis")
+    if is_vae:
+        assert {"epoch_reconstruction", "epoch_kl"} <= validation
+        assert "kl_weighted/latent" in analysis
+    else:
+        assert {"epoch_cross_entropy", "epoch_error"} <= validation
+    if config.model.get("noise") == "information":
+        assert "information_flow/dropout1/total" in analysis or \
+            "information_flow/dropout/total" in analysis
+        assert any(tag.startswith("alpha/") for tag in analysis)
+        assert (workdir / "information_flow.png").exists()
+    if convolutional:
+        assert "kl_heatmaps" in analysis
+        assert (workdir / "kl_heatmaps.png").read_bytes().startswith(b"\x89PNG")
+    if config.model.get("activation") == "softplus" and config.model.get("noise") == "information":
+        assert "total_correlation" in analysis
+        assert (workdir / "total_correlation.png").exists()
+    if config.information_plane.enabled:
+        assert (workdir / "information_plane.png").exists()
+
+    # The SavedModel, in a fresh process, predicts as the trained model.
+    model = keras.models.load_model(workdir / "model.keras")
+    x = next(iter(train_lib.load_split(config, "test", 4, False)))[0].numpy()
+    np.save(tmp_path / "x.npy", x)
+    served = _reload_in_fresh_process(workdir / "saved_model", tmp_path / "x.npy",
+                                      tmp_path / "out.npz")
+    from infodropout_tf.layers import set_stochastic_inference
+    set_stochastic_inference(model, False)
+    np.testing.assert_allclose(served["serve"], model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(served["default"], served["serve"])
+    if config.model.get("noise") not in ("none", None) or is_vae:
+        assert not np.allclose(served["noisy_1"], served["noisy_2"])
+    kl_maps = {k: v for k, v in served.items() if k.startswith("kl_")}
+    if not is_vae:
+        assert kl_maps and all(v.shape[0] == 4 and np.all(np.isfinite(v)) for v in kl_maps.values())
+
+    # The evaluation command on the same workdir.
+    results = train_lib.evaluate(config, str(workdir))
+    assert json.loads((workdir / "evaluation.json").read_text()) == results
+    if config.nuisance.enabled:
+        assert 0 <= results["nuisance_error"] <= 1
+
+
+def _testing_config(**overrides):
+    config = load_config("testing")
+    for key, value in overrides.items():
+        target = config
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return config
+
+
+def _run_in_subprocess(config, workdir, prelude="", env=ENV):
+    script = textwrap.dedent(f"""
+        {prelude}
+        import json, ml_collections
+        from infodropout_tf.training import train_lib
+        config = ml_collections.ConfigDict(json.loads({config.to_json()!r}))
+        train_lib.train_and_evaluate(config, {str(workdir)!r})
+        """)
+    return subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _losses(workdir):
+    with open(os.path.join(workdir, "training_log.csv")) as f:
+        return [float(row["loss"]) for row in csv.DictReader(f)]
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_matches_one_device(tmp_path):
+    # Information dropout with negligible noise (alpha ~ 0.001): the KL term
+    # is in the loss at full strength, the replicas' different noise is not.
+    config = _testing_config(**{"model.max_alpha": 1e-6, "num_epochs": 1, "steps_per_epoch": 5})
+    single = tmp_path / "single"
+    _run_in_subprocess(config, single).communicate()
+    config.strategy = "mirrored"
+    prelude = ("import tensorflow as tf; cpu = tf.config.list_physical_devices('CPU')[0]; "
+               "tf.config.set_logical_device_configuration(cpu, "
+               "[tf.config.LogicalDeviceConfiguration()] * 2)")
+    process = _run_in_subprocess(config, tmp_path / "mirrored", prelude)
+    _, errors = process.communicate()
+    assert process.returncode == 0, errors
+    np.testing.assert_allclose(_losses(tmp_path / "mirrored"), _losses(single), rtol=1e-3)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_local_workers_agree_on_the_weights(tmp_path):
+    config = _testing_config(strategy="multi_worker")
+    ports = [_free_port(), _free_port()]
+    processes = []
+    for index in range(2):
+        cluster = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                   "task": {"type": "worker", "index": index}}
+        env = dict(ENV, TF_CONFIG=json.dumps(cluster))
+        processes.append(_run_in_subprocess(config, tmp_path / "run", env=env))
+    for process in processes:
+        _, errors = process.communicate(timeout=300)
+        assert process.returncode == 0, errors[-2000:]
+    chief = keras.models.load_model(tmp_path / "run" / "model.keras")
+    other = keras.models.load_model(tmp_path / "run" / "workers" / "1" / "model.keras")
+    for a, b in zip(chief.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert _losses(tmp_path / "run") == _losses(tmp_path / "run" / "workers" / "1")
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_at_the_right_epoch_and_learning_rate(tmp_path):
+    config = _testing_config(**{"num_epochs": 3, "steps_per_epoch": 150,
+                                "optimizer.boundaries": (2,), "optimizer.learning_rate": 0.05})
+    workdir = tmp_path / "run"
+    process = _run_in_subprocess(config, workdir)
+    log = workdir / "training_log.csv"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 2:  # header + epoch 1
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_after = len(log.read_text().splitlines()) - 1
+    assert 1 <= killed_after < 3
+
+    process = _run_in_subprocess(config, workdir)
+    _, errors = process.communicate(timeout=300)
+    assert process.returncode == 0, errors[-2000:]
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]  # none lost, none repeated
+    np.testing.assert_allclose([float(row["learning_rate"]) for row in rows],
+                               [0.05, 0.05, 0.005], rtol=1e-6)
+
+
+def _cli(*arguments):
+    return subprocess.run([sys.executable, str(ROOT / "train" / "train.py"), *arguments],
+                          env=ENV, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_bad_inputs_fail_with_one_clear_line(tmp_path):
+    testing = f"--config={CONFIGS / 'testing.py'}"
+    missing = _cli("--config=configs/no_such_experiment.py", f"--workdir={tmp_path / 'a'}")
+    assert missing.returncode != 0 and "no_such_experiment.py" in missing.stderr
+
+    unknown = _cli(testing, "--config.modle.width=3", f"--workdir={tmp_path / 'b'}")
+    assert unknown.returncode != 0 and "modle" in unknown.stderr
+
+    wrong_type = _cli(testing, "--config.num_epochs=many", f"--workdir={tmp_path / 'c'}")
+    assert wrong_type.returncode != 0 and "num_epochs" in wrong_type.stderr
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    unwritable = _cli(testing, f"--workdir={blocker / 'run'}")
+    assert unwritable.returncode == 1
+    assert unwritable.stderr.strip().splitlines()[-1].startswith(
+        f"error: workdir {blocker / 'run'} is not writable")
+
+    workdir = tmp_path / "run"
+    first = _cli(testing, f"--workdir={workdir}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()}
+    other = _cli(f"--config={CONFIGS / 'mnist_mlp.py'}", f"--workdir={workdir}")
+    assert other.returncode == 1
+    assert other.stderr.strip().splitlines()[-1] == (
+        f"error: workdir {workdir} holds a run of another experiment (its experiment, model "
+        "differ from this config's). Use another --workdir, or delete that one to start over.")
+    assert {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()} == before
+    assert "Outputs in" in first.stdout and "saved_model" in first.stdout
