@@ -214,14 +214,18 @@ def fit_keras(model, strategy, train, test, config, steps_per_epoch, callbacks):
               callbacks=callbacks, verbose=1 if sys.stdout.isatty() else 2)
 
 
-def fit_multi_worker(model, strategy, train, test, config, steps_per_epoch, callbacks):
-    """`fit` for MultiWorkerMirroredStrategy, as a custom loop.
+def fit_distributed(model, strategy, train, test, config, steps_per_epoch, callbacks):
+    """`fit` for the mirrored and multi-worker strategies, as a custom loop.
 
-    Keras 3.15's `fit` fails under MultiWorkerMirroredStrategy: it reduces
-    its scalar logs across workers with `strategy.reduce("MEAN", v, axis=0)`,
-    which has no axis 0 ("Invalid reduction dimension 0 for input with 0
-    dimensions"). This loop runs the same optimisation (the models'
-    `compute_loss`, already scaled per replica) and the same callbacks.
+    Keras 3.15's `fit` misbehaves under both: under
+    MultiWorkerMirroredStrategy it fails, reducing its scalar logs across
+    workers with `strategy.reduce("MEAN", v, axis=0)` ("Invalid reduction
+    dimension 0 for input with 0 dimensions"); under MirroredStrategy it
+    takes the first batch from the training iterator to build the model
+    symbolically and never trains on it, so a run no longer sees the data of
+    the same run on one device. This loop runs the same optimisation (the
+    models' `compute_loss`, already scaled per replica) and the same
+    callbacks, one log line per epoch.
     """
     metrics = [m for m in model.metrics if m is not model._loss_tracker]
     loss_tracker = keras.metrics.Mean(name="loss")
@@ -244,6 +248,9 @@ def fit_multi_worker(model, strategy, train, test, config, steps_per_epoch, call
     def results():
         return {m.name: float(m.result()) for m in [loss_tracker] + metrics}
 
+    with strategy.scope():
+        # Its variables must exist before replicas update them.
+        model.optimizer.build(model.trainable_variables)
     callback_list = keras.callbacks.CallbackList(callbacks, model=model)
     callback_list.on_train_begin()
     train_iterator = iter(strategy.experimental_distribute_dataset(train.repeat()))
@@ -328,7 +335,7 @@ def train_and_evaluate(config, workdir):
     logging.info("Training %s in %s: %d epochs of %d steps, global batch %d, %d replica(s).",
                  config.experiment, workdir, config.num_epochs, steps_per_epoch,
                  config.batch_size, strategy.num_replicas_in_sync)
-    fit = fit_multi_worker if config.strategy == "multi_worker" else fit_keras
+    fit = fit_distributed if config.strategy in ("mirrored", "multi_worker") else fit_keras
     try:
         fit(model, strategy, train, test, config, steps_per_epoch, callbacks)
     except KeyboardInterrupt:
