@@ -305,3 +305,18 @@ def test_bad_inputs_fail_with_one_clear_line(tmp_path):
         "differ from this config's). Use another --workdir, or delete that one to start over.")
     assert {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()} == before
     assert "Outputs in" in first.stdout and "saved_model" in first.stdout
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_backup(tmp_path):
+    # Epoch 1 trains normally; at epoch 2 the learning rate jumps to 5e10.
+    config = _testing_config(**{"num_epochs": 3, "optimizer.boundaries": (1,),
+                                "optimizer.decay": 1e12})
+    workdir = tmp_path / "run"
+    with pytest.raises(train_lib.NonFiniteLossError,
+                       match=r"the loss became (nan|inf) at epoch 2.*keeps the state after the last good epoch"):
+        train_lib.train_and_evaluate(config, str(workdir))
+    metadata = json.loads((workdir / "backup" / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 1
+    backup = keras.models.load_model(workdir / "checkpoints" / "epoch_0001.keras")
+    assert all(np.all(np.isfinite(w)) for w in backup.get_weights())
+    assert not (workdir / "model.keras").exists()

@@ -52,3 +52,18 @@ def test_bad_vae_arguments():
         models.build({"name": "vae", "width_multiplier": 0})
     with pytest.raises(ValueError, match=r"`num_samples`.*Received: num_samples=0"):
         models.build({"name": "vae"}).importance_weighted_log_likelihood(_binary_images(1), 0)
+
+
+def test_labels_in_the_data_do_not_change_the_objective():
+    # A dataset of (image, label) pairs, as the trainers feed it, must train
+    # on the reconstruction of the image: the labels are no target.
+    model = models.build({"name": "vae", "latent": "gaussian", "seed": 0})
+    x = _binary_images()
+    labels = np.arange(len(x)) % 10
+    logits = model(x)
+    with_labels = float(model.compute_loss(x, labels, logits))
+    without = float(model.compute_loss(x, None, logits))
+    assert with_labels == pytest.approx(without, rel=1e-6)
+    # The negative ELBO of 784 Bernoulli pixels at initialisation is about
+    # 784 log 2 = 543 nats; a label target would make it negative.
+    assert 300 < with_labels < 1000

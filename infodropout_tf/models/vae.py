@@ -40,7 +40,10 @@ class VAE(keras.Model):
     `reconstruction` and `kl`. The latent samples also at inference
     (`stochastic_inference=True`), so `evaluate` estimates the ELBO.
     `importance_weighted_log_likelihood` gives the k-sample bound of
-    Burda et al. (2016). Train on binary pixels: `fit(x)` with x in {0, 1}.
+    Burda et al. (2016). Train on binary pixels: `fit(x)` with x in {0, 1};
+    the target is always the input itself, so labelled data, `fit(x, y)` or
+    a dataset of `(image, label)` pairs, trains the same model (y is
+    ignored).
 
     Args:
         latent: `"gaussian"` or `"information_dropout"`.
@@ -158,8 +161,9 @@ class VAE(keras.Model):
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
-        targets = x if y is None else y
-        reconstruction = -ops.mean(self.bernoulli_log_likelihood(targets, y_pred))
+        # y (labels, when the data are (image, label) pairs) is ignored: the
+        # VAE reconstructs its input.
+        reconstruction = -ops.mean(self.bernoulli_log_likelihood(x, y_pred))
         kl = self.latent.kl_per_example
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
