@@ -52,7 +52,7 @@ def runs(row, data_dir):
     if row == "vae":
         return [(f"vae_{latent}",
                  ["infodropout-train-vae", "--config=configs/mnist_vae.py",
-                  *_overrides(**{"model.latent": latent, "num_epochs": 100})])
+                  *_overrides(**{"model.latent": latent, "num_epochs": 60})])
                 for latent in ("gaussian", "information_dropout")]
     if row == "mlp_width":
         return [(f"mlp_w{width}_{noise}_s{seed}",
