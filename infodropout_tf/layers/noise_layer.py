@@ -18,6 +18,11 @@ import tensorflow as tf
 
 _SUPPRESSION = threading.local()
 
+# Named explicitly: Philox is what the default "auto_select" runs without
+# XLA (the same draws), but under `jit_compile=True` on a CPU "auto_select"
+# lowers to a generator about 100 times slower (benchmarks/step_time.py).
+RANDOM_ALGORITHM = "philox"
+
 
 @contextlib.contextmanager
 def suppress_noise():
@@ -82,13 +87,13 @@ class NoiseLayer(keras.layers.Layer):
     def standard_normal(self, shape):
         """float32 N(0, 1) draws of `shape` from the layer's seed stream."""
         return tf.random.stateless_normal(
-            shape, seed=self._next_seed(), dtype="float32"
+            shape, seed=self._next_seed(), dtype="float32", alg=RANDOM_ALGORITHM
         )
 
     def uniform(self, shape):
         """float32 U[0, 1) draws of `shape` from the layer's seed stream."""
         return tf.random.stateless_uniform(
-            shape, seed=self._next_seed(), dtype="float32"
+            shape, seed=self._next_seed(), dtype="float32", alg=RANDOM_ALGORITHM
         )
 
     def get_config(self):

@@ -1,0 +1,188 @@
+"""Training step time of the paper's networks with each dropout block.
+
+Measures, in one run, milliseconds per training step (batch 100) of
+
+* All-CNN-32 (32x32x3 inputs, 10 classes) at filter_fraction 1.0 and 0.25,
+* the MNIST MLP (3 hidden layers of 1024 units, 28x28x1 inputs),
+
+each with noise "information", "binary" and "none", compiled with
+`SGD(0.05, momentum=0.9, nesterov=True)` once with `jit_compile=False` (what
+`"auto"` resolves to on a CPU) and once with `jit_compile=True`; and the
+overhead of the real MNIST pipeline (`infodropout_tf.data.load`, its cache
+warm) over the same number of its batches held in memory, for the MLP with
+information dropout.
+
+A step is one `model.train_on_batch` call on a batch already in memory (a
+few fixed random batches, taken in turn), timed with the wall clock. After
+two warm-up steps per variant (tracing, XLA compilation), the six variants
+of a model take one step each per round, in a rotating order, over many
+rounds, so that the load of other processes falls on all of them alike; the
+tables give the median step and ratios of medians. The pipeline comparison
+alternates steps in the same way: `next()` on the pipeline's iterator plus
+`train_on_batch`, then `next()` on a list of held batches plus
+`train_on_batch`. Nothing here asserts a time.
+
+    TFDS_DATA_DIR=../shared/tensorflow_datasets python benchmarks/step_time.py
+
+`--quick` runs a quarter of the rounds and leaves out the full-width
+All-CNN-32.
+"""
+
+import argparse
+import itertools
+import os
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from infodropout_tf import data
+from infodropout_tf import models
+
+BATCH_SIZE = 100
+NOISES = ("information", "binary", "none")
+IN_MEMORY_BATCHES = 4
+# (label, model config without noise, input shape, rounds)
+MODELS = (
+    ("All-CNN-32, 100% filters",
+     {"name": "all_cnn_32", "filter_fraction": 1.0, "seed": 0}, (32, 32, 3), 8),
+    ("All-CNN-32, 25% filters",
+     {"name": "all_cnn_32", "filter_fraction": 0.25, "seed": 0}, (32, 32, 3), 24),
+    ("MLP 3x1024",
+     {"name": "mlp", "width": 1024, "seed": 0}, (28, 28, 1), 80),
+)
+
+
+def timed_step(model, batch):
+    """Seconds taken by one `train_on_batch` on an in-memory batch."""
+    start = time.perf_counter()
+    model.train_on_batch(*batch)
+    return time.perf_counter() - start
+
+
+def compiled(config, jit_compile):
+    keras.utils.set_random_seed(0)  # the same initial weights for every variant
+    model = models.build(config)
+    model.compile(keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                  jit_compile=jit_compile)
+    return model
+
+
+def random_batches(input_shape, seed=0):
+    """A few fixed random (images, labels) batches, as tensors."""
+    rng = np.random.default_rng(seed)
+    return [
+        (tf.constant(rng.standard_normal((BATCH_SIZE, *input_shape)), "float32"),
+         tf.constant(rng.integers(10, size=BATCH_SIZE), "int32"))
+        for _ in range(IN_MEMORY_BATCHES)
+    ]
+
+
+def measure_models(model_specs, round_divisor):
+    """{(label, noise, jit): median seconds per step}, variants interleaved."""
+    medians = {}
+    for label, config, input_shape, rounds in model_specs:
+        rounds = max(1, rounds // round_divisor)
+        batches = itertools.cycle(random_batches(input_shape))
+        variants = {}
+        for noise in NOISES:
+            for jit in (False, True):
+                start = time.perf_counter()
+                model = compiled({**config, "noise": noise}, jit)
+                for _ in range(2):  # trace, compile, warm up
+                    timed_step(model, next(batches))
+                print(f"{label}, {noise}, jit={jit}: built and warmed up in "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
+                variants[(noise, jit)] = model
+        times = {key: [] for key in variants}
+        keys = list(variants)
+        start = time.perf_counter()
+        for round_index in range(rounds):
+            shift = round_index % len(keys)
+            batch = next(batches)
+            for key in keys[shift:] + keys[:shift]:
+                times[key].append(timed_step(variants[key], batch))
+        for (noise, jit), values in times.items():
+            medians[(label, noise, jit)] = statistics.median(values)
+        print(f"{label}: {rounds} rounds in {time.perf_counter() - start:.0f} s", flush=True)
+        del variants
+    return medians
+
+
+def measure_pipeline(data_dir, steps):
+    """Median and mean seconds per step of the MLP with information dropout
+    fed by the MNIST pipeline (cache warm) and by `steps` of its batches
+    held in a list, alternating step by step."""
+    pipeline = data.load("mnist", "train", data_dir, batch_size=BATCH_SIZE)
+    for _ in pipeline:  # one epoch fills the pipeline's cache of decoded images
+        pass
+    held = list(pipeline.take(steps))
+    model = compiled({"name": "mlp", "width": 1024, "noise": "information", "seed": 0,
+                      "num_train_examples": 60_000}, jit_compile=False)
+    for batch in held[:3]:  # trace and warm up
+        timed_step(model, batch)
+    sources = {"pipeline": iter(pipeline.repeat()), "in memory": iter(held)}
+    times = {name: [] for name in sources}
+    for step in range(steps):
+        names = list(sources) if step % 2 == 0 else list(sources)[::-1]
+        for name in names:
+            start = time.perf_counter()
+            batch = next(sources[name])
+            model.train_on_batch(*batch)
+            times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(values), statistics.mean(values))
+            for name, values in times.items()}
+
+
+def main():
+    tf.get_logger().setLevel("ERROR")  # every new model's first trace warns of retracing
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR"))
+    parser.add_argument("--pipeline_steps", type=int, default=300,
+                        help="steps of each source in the pipeline comparison")
+    parser.add_argument("--quick", action="store_true",
+                        help="a quarter of the rounds, without the full-width All-CNN-32")
+    args = parser.parse_args()
+    model_specs = MODELS[1:] if args.quick else MODELS
+    round_divisor = 4 if args.quick else 1
+    pipeline_steps = args.pipeline_steps // round_divisor
+
+    start = time.perf_counter()
+    medians = measure_models(model_specs, round_divisor)
+    pipeline = measure_pipeline(args.data_dir, pipeline_steps)
+    elapsed = time.perf_counter() - start
+
+    ms = {key: 1000 * value for key, value in medians.items()}
+    print(f"\nbatch {BATCH_SIZE}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
+          f"Keras {keras.__version__}; median ms per training step; "
+          f"{elapsed:.0f} s in all")
+    for jit in (False, True):
+        print(f"\njit_compile={jit}")
+        print(f"{'model':26s} {'information':>12s} {'binary':>8s} {'none':>8s}"
+              f" {'information/binary':>19s} {'information/none':>17s}")
+        for label, *_ in model_specs:
+            information, binary, none = (ms[(label, noise, jit)] for noise in NOISES)
+            print(f"{label:26s} {information:12.1f} {binary:8.1f} {none:8.1f}"
+                  f" {information / binary:19.2f} {information / none:17.2f}")
+
+    print(f"\n{'model':26s} {'noise':12s} {'no jit':>8s} {'jit':>8s} {'jit/no-jit':>11s}")
+    for label, *_ in model_specs:
+        for noise in NOISES:
+            plain, jit = ms[(label, noise, False)], ms[(label, noise, True)]
+            print(f"{label:26s} {noise:12s} {plain:8.1f} {jit:8.1f} {jit / plain:11.2f}")
+
+    (pipeline_median, pipeline_mean), (memory_median, memory_mean) = (
+        pipeline["pipeline"], pipeline["in memory"])
+    print(f"\nMLP 3x1024, information dropout, MNIST, {pipeline_steps} steps of each"
+          " (ms per step)")
+    print(f"{'':8s} {'pipeline':>9s} {'in memory':>10s} {'pipeline/in memory':>19s}")
+    print(f"{'median':8s} {1000 * pipeline_median:9.1f} {1000 * memory_median:10.1f}"
+          f" {pipeline_median / memory_median:19.2f}")
+    print(f"{'mean':8s} {1000 * pipeline_mean:9.1f} {1000 * memory_mean:10.1f}"
+          f" {pipeline_mean / memory_mean:19.2f}")
+
+
+if __name__ == "__main__":
+    main()
