@@ -97,34 +97,19 @@ def run(row, root, data_dir):
         command = command + [f"--workdir={workdir}"]
         print("$", shlex.join(command), flush=True)
         with open(workdir + ".log", "a") as log:
-            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT,
-                           cwd=pathlib.Path(__file__).resolve().parents[1])
+            status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                                    cwd=pathlib.Path(__file__).resolve().parents[1]).returncode
+        if status != 0:
+            sys.exit(f"error: run {name} failed (exit status {status}); its output is in "
+                     f"{workdir}.log. Rerunning resumes it from its last completed epoch.")
 
 
 def _prepare_cluttered(data_dir):
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
     from infodropout_tf.data import pipelines
     from infodropout_tf.data import prepare
 
     if not pipelines.builder("cluttered_mnist", data_dir, **CLUTTERED_DATA).is_prepared():
         prepare.prepare("cluttered_mnist", data_dir, **CLUTTERED_DATA)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=("run", "report"))
-    parser.add_argument("rows", nargs="+", choices=ROWS + ("all",))
-    parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
-    parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR", ""),
-                        help="writable tensorflow-datasets folder with mnist (cluttered row)")
-    args = parser.parse_args(argv)
-    rows = ROWS if "all" in args.rows else args.rows
-    os.makedirs(args.root, exist_ok=True)
-    for row in rows:
-        if args.action == "run":
-            run(row, args.root, args.data_dir)
-        else:
-            REPORTS[row](args.root)
 
 
 # Reports ---------------------------------------------------------------------------
@@ -351,6 +336,23 @@ def report_flow(root):
     axes[1].set_title("per unit")
     figure.suptitle("All-CNN-32 on MNIST, information flow (paper Fig. 6)")
     _write("flow", {"flow": {str(f): flows[f] for f in fractions}}, figure)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=("run", "report"))
+    parser.add_argument("rows", nargs="+", choices=ROWS + ("all",))
+    parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
+    parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR", ""),
+                        help="writable tensorflow-datasets folder with mnist (cluttered row)")
+    args = parser.parse_args(argv)
+    rows = ROWS if "all" in args.rows else args.rows
+    os.makedirs(args.root, exist_ok=True)
+    for row in rows:
+        if args.action == "run":
+            run(row, args.root, args.data_dir)
+        else:
+            REPORTS[row](args.root)
 
 
 REPORTS = {"vae": report_vae, "mlp_width": report_mlp_width, "cluttered": report_cluttered,
