@@ -29,8 +29,10 @@ def kl_mass_inside_boxes(kl_maps, boxes, image_size):
     Args:
         kl_maps: Non-negative array (batch, h, w), or (batch, h, w, channels)
             summed over channels: KL per position, e.g. from
-            `InformationDropout(..., return_kl_map=True)` with the
-            log-uniform prior.
+            `InformationDropout(..., return_kl_map=True)`. The log-uniform
+            prior's KL is defined only up to a constant per unit, so subtract
+            each map's minimum first to make the fraction independent of it
+            (as the paper's heatmaps do).
         boxes: Integer array (batch, 4) of `[top, left, bottom, right)` in
             image pixels (Cluttered MNIST's `digit_box`).
         image_size: Side of the square input image, in pixels.
@@ -48,8 +50,7 @@ def kl_mass_inside_boxes(kl_maps, boxes, image_size):
             f"(batch, 4). Received: kl_maps.shape={kl_maps.shape}, boxes.shape={boxes.shape}"
         )
     if np.any(kl_maps < 0):
-        raise ValueError("kl_maps must be non-negative (KL to the log-uniform prior is); "
-                         "shift maps of other priors by their minimum first.")
+        raise ValueError("kl_maps must be non-negative; subtract each map's minimum first.")
     _, height, width = kl_maps.shape
     rows = _cell_overlap(boxes[:, 0], boxes[:, 2], height, image_size)
     columns = _cell_overlap(boxes[:, 1], boxes[:, 3], width, image_size)
