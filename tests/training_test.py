@@ -92,7 +92,8 @@ CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py"))
 
 
 def test_every_paper_experiment_has_a_config():
-    assert CONFIG_NAMES == ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_lenet_information_plane",
+    assert CONFIG_NAMES == ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_all_cnn32",
+                            "mnist_lenet_information_plane",
                             "mnist_mlp", "mnist_vae", "mnist_vib", "occluded_cifar_all_cnn32",
                             "testing"]
     cifar = load_config("cifar_all_cnn32")
@@ -104,6 +105,11 @@ def test_every_paper_experiment_has_a_config():
     assert (cluttered.batch_size, cluttered.optimizer.learning_rate, cluttered.optimizer.boundaries,
             cluttered.num_epochs, cluttered.model.beta, cluttered.model.max_alpha,
             cluttered.model.weight_decay) == (128, 0.01, (30, 60), 80, 0.5, 1.0, 0.0)
+    # Fig. 6 on MNIST: the CIFAR network and settings on 28x28x1 inputs.
+    flow = load_config("mnist_all_cnn32")
+    assert flow.model.to_dict() == {**cifar.model.to_dict(), "input_shape": (28, 28, 1),
+                                    "filter_fraction": 0.25}
+    assert (flow.dataset.name, flow.batch_size, flow.optimizer.learning_rate) == ("mnist", 100, 0.05)
     mlp = load_config("mnist_mlp")
     assert (mlp.optimizer.learning_rate, mlp.optimizer.boundaries, mlp.num_epochs) == (
         0.07, (30, 70), 80)

@@ -6,6 +6,9 @@ experiment needs; on the command line any field can be overridden,
 field is an error (ml_collections' type-safe ConfigDict).
 """
 
+import importlib.util
+import os
+
 import ml_collections
 
 
@@ -69,6 +72,15 @@ def base_config():
     config.iwae_samples = 100  # VAE: k of the importance-weighted bound
     config.iwae_examples = 1000  # VAE: test examples it is estimated on
     return config
+
+
+def from_file(path):
+    """The `get_config()` of another config file, for configs built on it."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
 
 
 def testing_overrides(config):
