@@ -140,12 +140,14 @@ def _finished(root, row):
     return done
 
 
-def _write(row, summary, figure):
+def _write(row, summary, figure=None):
+    """docs/results/<row>.json, and <row>.png unless the figure is written already."""
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / f"{row}.json", "w") as f:
         json.dump(summary, f, indent=1)
-    figure.savefig(RESULTS / f"{row}.png", dpi=100)
-    plt.close(figure)
+    if figure is not None:
+        figure.savefig(RESULTS / f"{row}.png", dpi=100)
+        plt.close(figure)
     print(json.dumps(summary, indent=1))
 
 
@@ -213,19 +215,24 @@ def report_mlp_width(root):
     _write("mlp_width", summary, figure)
 
 
-def _kl_maps(model, images):
-    """{layer name: channel-summed KL map (batch, h, w)} of every conv KL layer."""
+def _kl_map_functions(model):
+    """{layer name: images -> channel-summed KL map (batch, h, w)} of every
+    convolutional information-dropout layer of a trained classifier."""
     from infodropout_tf.information.bounds import layer_inputs_model
+    from infodropout_tf.information.bounds import network_of
     from infodropout_tf.layers import InformationDropout
 
-    maps = {}
-    for layer in model.network.layers:
-        if isinstance(layer, InformationDropout):
-            inputs = layer_inputs_model(model, layer.name)(images, training=False)
-            _, kl_map = layer(inputs, return_kl_map=True)
-            if len(kl_map.shape) == 4:
-                maps[layer.name] = np.asarray(kl_map).sum(axis=-1)
-    return maps
+    def kl_map_of(layer):
+        to_inputs = layer_inputs_model(model, layer.name)
+
+        def kl_map(images):
+            _, kl = layer(to_inputs(images, training=False), return_kl_map=True)
+            return np.asarray(kl).sum(axis=-1)
+
+        return kl_map
+
+    return {layer.name: kl_map_of(layer) for layer in network_of(model).layers
+            if isinstance(layer, InformationDropout) and len(layer.output.shape) == 4}
 
 
 def report_cluttered(root):
@@ -245,25 +252,26 @@ def report_cluttered(root):
     box_area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / size**2
     summary = {"test_examples": len(boxes), "box_area_fraction": float(box_area.mean()),
                "kl_mass_inside_box": {}, "test_error": {}}
-    examples, maps_of = batches[0]["image"][:3], {}
+    num_examples = 3  # shown in the figure, the first of the test set
+    examples, maps_of = batches[0]["image"][:num_examples], {}
     for beta in CLUTTERED_BETAS:
         name = f"cluttered_beta{beta}"
         if name not in done:
             continue
         model = keras.models.load_model(os.path.join(done[name], "model.keras"))
         inside = {}
-        for batch in batches:
-            for layer, kl_map in _kl_maps(model, batch["image"]).items():
-                # The log-uniform KL is defined up to a constant per unit:
-                # score the mass above each map's minimum, as the heatmaps show.
-                excess = kl_map - kl_map.min(axis=(1, 2), keepdims=True)
-                inside.setdefault(layer, []).append(
-                    kl_mass_inside_boxes(excess, batch["digit_box"], size))
-        summary["kl_mass_inside_box"][str(beta)] = {
-            layer: float(np.concatenate(v).mean()) for layer, v in inside.items()}
+        for layer, kl_map_of in _kl_map_functions(model).items():
+            # The log-uniform KL is defined up to a constant per unit: score
+            # (and draw) the KL above each map's minimum.
+            excess = [kl - kl.min(axis=(1, 2), keepdims=True)
+                      for kl in (kl_map_of(batch["image"]) for batch in batches)]
+            inside[layer] = float(np.concatenate(
+                [kl_mass_inside_boxes(kl, batch["digit_box"], size)
+                 for kl, batch in zip(excess, batches)]).mean())
+            maps_of.setdefault(beta, {})[layer] = excess[0][:num_examples]
+        summary["kl_mass_inside_box"][str(beta)] = inside
         metrics = _read_json(os.path.join(done[name], "metrics.json"))
         summary["test_error"][str(beta)] = metrics["deterministic_error"]
-        maps_of[beta] = _kl_maps(model, examples)
     layers = sorted(next(iter(maps_of.values())))
     columns = 1 + len(maps_of) * len(layers)
     figure, axes = plt.subplots(len(examples), columns, figsize=(1.9 * columns, 2 * len(examples)),
@@ -276,8 +284,7 @@ def report_cluttered(root):
         column = 1
         for beta, maps in maps_of.items():
             for layer in layers:
-                kl = maps[layer][row]
-                axes[row, column].imshow(kl - kl.min(), cmap="viridis")
+                axes[row, column].imshow(maps[layer][row], cmap="viridis")
                 if row == 0:
                     axes[row, column].set_title(f"beta {beta}\n{layer}", fontsize=9)
                 column += 1
@@ -289,32 +296,26 @@ def report_cluttered(root):
 
 
 def report_plane(root):
+    from infodropout_tf.information.plane import plot_information_plane
+
     done = _finished(root, "plane")
-    panels = [(noise, estimator) for noise in PLANE_NOISES if f"plane_{noise}" in done
-              for estimator in ("closed_form_kl" if noise == "information" else "gaussian_mixture",
-                                "binning")]
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1, 4),
-                                squeeze=False, layout="constrained")
-    summary = {}
-    for axis, (noise, estimator) in zip(axes[0], panels):
-        rows = [r for r in _read_json(os.path.join(done[f"plane_{noise}"],
-                                                   "information_plane.json"))
-                if r["estimator"] == estimator and r["split"] == "train"]
-        epoch = np.array([r["epoch"] for r in rows])
-        x = np.array([r["mutual_information_x"] for r in rows])
-        y = np.array([r["mutual_information_y"] for r in rows])
-        axis.plot(x, y, color="0.7", zorder=1)
-        scatter = axis.scatter(x, y, c=epoch, cmap="viridis", zorder=2)
-        relative = any(r["relative_to_prior_constant"] for r in rows)
-        axis.set_xlabel("I(X;Z) [nats]" + (" + const" if relative else ""))
-        axis.set_ylabel("I(Z;Y) lower bound [nats]")
-        axis.set_title(f"{noise} dropout: {estimator.replace('_', ' ')}", fontsize=10)
-        summary.setdefault(noise, {})[estimator] = {
-            "epochs": epoch.tolist(), "mutual_information_x": x.tolist(),
-            "mutual_information_y": y.tolist(), "relative_to_prior_constant": relative}
-    figure.colorbar(scatter, ax=axes[0].tolist(), label="epoch")
-    figure.suptitle("LeNet on MNIST, information plane of the dropout layer (training examples)")
-    _write("plane", summary, figure)
+    rows, summary = [], {}
+    for noise in PLANE_NOISES:
+        if f"plane_{noise}" not in done:
+            continue
+        noise_rows = _read_json(os.path.join(done[f"plane_{noise}"], "information_plane.json"))
+        # One panel per network and estimator: name the layer after the noise.
+        rows += [{**row, "layer": f"{noise} dropout"} for row in noise_rows]
+        for estimator in sorted({row["estimator"] for row in noise_rows}):
+            train = [r for r in noise_rows if r["estimator"] == estimator and r["split"] == "train"]
+            summary.setdefault(noise, {})[estimator] = {
+                "epochs": [r["epoch"] for r in train],
+                "mutual_information_x": [r["mutual_information_x"] for r in train],
+                "mutual_information_y": [r["mutual_information_y"] for r in train],
+                "relative_to_prior_constant": any(r["relative_to_prior_constant"] for r in train)}
+    RESULTS.mkdir(exist_ok=True)
+    plot_information_plane(rows, str(RESULTS / "plane.png"))
+    _write("plane", summary)
 
 
 def report_flow(root):

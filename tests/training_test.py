@@ -1,7 +1,6 @@
 """The trainers: every config end to end, distribution, resuming, bad input."""
 
 import csv
-import importlib.util
 import json
 import os
 import pathlib
@@ -27,10 +26,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def load_config(name):
-    spec = importlib.util.spec_from_file_location(name, CONFIGS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    return config_lib.from_file(CONFIGS / f"{name}.py")
 
 
 def _tags(directory):
