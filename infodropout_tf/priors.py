@@ -24,6 +24,8 @@ config or an instance into a prior.
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
+
 # Activations are clamped at this value before their log is taken (as in the
 # original implementation's `tf.log(tf.maximum(network, 1e-4))`), so that the
 # log-normal KL stays finite for units that a softplus or ReLU drives to 0.
@@ -103,8 +105,10 @@ class LogNormalPrior(Prior):
     bound as sigma approaches 0, which keeps gradient descent away from it.
 
     Args:
-        mu_initial_value: Float, initial mean of log z under the prior.
-        sigma_initial_value: Float > 0, initial standard deviation of log z.
+        mu_initial_value: Finite float, initial mean of log z under the
+            prior.
+        sigma_initial_value: Finite float > 0, initial standard deviation
+            of log z.
         trainable_parameters: Boolean, whether mu and sigma are learned.
     """
 
@@ -116,14 +120,12 @@ class LogNormalPrior(Prior):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not sigma_initial_value > 0:
-            raise ValueError(
-                "Invalid value received for argument `sigma_initial_value`. "
-                "Expected a float > 0. "
-                f"Received: sigma_initial_value={sigma_initial_value}"
-            )
-        self.mu_initial_value = float(mu_initial_value)
-        self.sigma_initial_value = float(sigma_initial_value)
+        self.mu_initial_value = _validation.finite_float(
+            "mu_initial_value", mu_initial_value
+        )
+        self.sigma_initial_value = _validation.positive_float(
+            "sigma_initial_value", sigma_initial_value
+        )
         self.trainable_parameters = bool(trainable_parameters)
 
     def build(self, features_shape=None, alpha_shape=None):

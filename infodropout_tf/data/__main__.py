@@ -4,8 +4,10 @@ Examples:
 
     # MNIST from the four IDX .gz files downloaded by hand into ~/archives
     python -m infodropout_tf.data prepare mnist --from ~/archives --data_dir ~/tensorflow_datasets
-    # CIFAR-10 from cifar-10-python.tar.gz
+    # CIFAR-10 from cifar-10-python.tar.gz (its MD5 is checked first)
     python -m infodropout_tf.data prepare cifar10 --from ~/archives --data_dir ~/tensorflow_datasets
+    # ... from a cifar-10-python.tar.gz you built yourself, e.g. test data
+    python -m infodropout_tf.data prepare cifar10 --from ~/fake --data_dir /tmp/tfds --skip_checksum
     # Cluttered MNIST (paper: 96x96, 21 distractors) from the prepared MNIST
     python -m infodropout_tf.data prepare cluttered_mnist --data_dir ~/tensorflow_datasets
 """
@@ -38,6 +40,12 @@ def main(argv=None):
     preparation.add_argument("name", choices=PREPARABLE)
     preparation.add_argument("--from", dest="source_dir", help="folder with the archives")
     preparation.add_argument("--data_dir", required=True, help="tensorflow-datasets directory")
+    preparation.add_argument(
+        "--skip_checksum", action="store_true",
+        help=(f"cifar10: accept an archive whose MD5 is not the official "
+              f"{archives.CIFAR10_MD5}, for one you built yourself such as test data "
+              "(its pickles are still read by an unpickler that cannot run code)"),
+    )
     preparation.add_argument("--image_size", type=int, help="cluttered_mnist canvas side (96)")
     preparation.add_argument("--num_distractors", type=int, help="cluttered_mnist distractors (21)")
     preparation.add_argument("--num_train", type=int, help="cluttered_mnist training examples (50000)")
@@ -50,7 +58,8 @@ def main(argv=None):
                if key in ("image_size", "num_distractors", "num_train", "num_test", "generation_seed")
                and value is not None}
     try:
-        path = prepare(args.name, args.data_dir, source_dir=args.source_dir, **options)
+        path = prepare(args.name, args.data_dir, source_dir=args.source_dir,
+                       verify_checksum=not args.skip_checksum, **options)
     except (ValueError, FileNotFoundError, TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

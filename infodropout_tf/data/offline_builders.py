@@ -47,15 +47,18 @@ with tfds.core.registered.skip_registration():
 
         name = "cifar10"
 
-        def __init__(self, *, source_dir, **kwargs):
+        def __init__(self, *, source_dir, verify_checksum=True, **kwargs):
             self._source_dir = source_dir
+            self._verify_checksum = verify_checksum
             super().__init__(**kwargs)
 
         def _split_generators(self, dl_manager):
             del dl_manager  # Nothing is downloaded.
             generators = {}
             for split in ("train", "test"):
-                images, labels, names = archives.read_cifar10(self._source_dir, split)
+                images, labels, names = archives.read_cifar10(
+                    self._source_dir, split, verify_checksum=self._verify_checksum
+                )
                 self.info.features["label"].names = names
                 generators[split] = _examples(images, labels, id_prefix=f"{split}_")
             return generators

@@ -33,7 +33,7 @@ def _new_directories(path):
     return list(reversed(missing))
 
 
-def prepare(name, data_dir, source_dir=None, **config):
+def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
     """Prepares dataset `name` in `data_dir` without any download.
 
     Args:
@@ -44,6 +44,11 @@ def prepare(name, data_dir, source_dir=None, **config):
         source_dir: Folder with the downloaded archives: the four MNIST IDX
             `.gz` files, or `cifar-10-python.tar.gz`. Only for `mnist` and
             `cifar10`.
+        verify_checksum: Whether `cifar10` requires the official archive's
+            MD5 (`archives.CIFAR10_MD5`), checked before anything is read
+            from it. `False` only for an archive you built yourself, such as
+            test data; its pickles are still read by a restricted unpickler
+            that cannot run code.
         **config: Generation options of `cluttered_mnist` and
             `occluded_cifar10` (see `pipelines.builder`).
 
@@ -61,6 +66,14 @@ def prepare(name, data_dir, source_dir=None, **config):
             f"{list(PREPARABLE)} (binarized_mnist is made from mnist when loaded). "
             f"Received: name={name!r}"
         )
+    # Only the CIFAR-10 archive has a checksum; accepting the opt-out for
+    # another dataset would suggest a check that is not made.
+    if not isinstance(verify_checksum, bool) or (not verify_checksum and name != "cifar10"):
+        raise ValueError(
+            "Invalid value received for argument `verify_checksum`. Expected "
+            "True or False, and False only with name='cifar10'. Received: "
+            f"verify_checksum={verify_checksum!r} with name={name!r}"
+        )
     if name in ("mnist", "cifar10"):
         if source_dir is None or not os.path.isdir(source_dir):
             raise FileNotFoundError(
@@ -69,9 +82,13 @@ def prepare(name, data_dir, source_dir=None, **config):
             )
         if config:
             raise ValueError(f"{name} takes no generation options; received {sorted(config)}.")
-        builder_class = OfflineMnist if name == "mnist" else OfflineCifar10
         created = _new_directories(data_dir)
-        dataset_builder = builder_class(source_dir=source_dir, data_dir=data_dir)
+        if name == "mnist":
+            dataset_builder = OfflineMnist(source_dir=source_dir, data_dir=data_dir)
+        else:
+            dataset_builder = OfflineCifar10(
+                source_dir=source_dir, data_dir=data_dir, verify_checksum=verify_checksum
+            )
     else:
         pipelines.resolve_data_dir(data_dir)
         for requirement in REQUIREMENTS[name]:

@@ -10,6 +10,8 @@ they are reported for comparison.
 
 import numpy as np
 
+from infodropout_tf import _validation
+
 
 def _entropy(patterns):
     _, counts = np.unique(patterns, axis=0, return_counts=True)
@@ -19,18 +21,17 @@ def _entropy(patterns):
 
 def discretize(representations, num_bins=30, bin_size=None):
     """Bin indices of every unit: `num_bins` equal bins over the global
-    [min, max], or bins of width `bin_size` from 0."""
-    t = np.asarray(representations, np.float64).reshape(len(representations), -1)
+    [min, max], or bins of width `bin_size` from 0.
+
+    A constant representation falls in a single bin (all indices 0).
+    Arguments as in `binning_information`.
+    """
+    t = _validation.finite_array("representations", representations)
+    t = t.reshape(len(t), -1)
+    bin_size = _validation.positive_float("bin_size", bin_size, allow_none=True)
     if bin_size is not None:
-        if not bin_size > 0:
-            raise ValueError(
-                f"Invalid value received for argument `bin_size`. Expected a float > 0. Received: bin_size={bin_size!r}"
-            )
         return np.floor(t / bin_size).astype(np.int64)
-    if not (isinstance(num_bins, int) and num_bins > 0):
-        raise ValueError(
-            f"Invalid value received for argument `num_bins`. Expected a positive integer. Received: num_bins={num_bins!r}"
-        )
+    num_bins = _validation.positive_int("num_bins", num_bins)
     low, high = t.min(), t.max()
     if high == low:
         return np.zeros_like(t, np.int64)
@@ -41,10 +42,12 @@ def binning_information(representations, labels=None, num_bins=30, bin_size=None
     """Binned I(X; T) and, with labels, I(T; Y), in nats.
 
     Args:
-        representations: (n, ...) activations of n distinct inputs.
-        labels: Optional (n,) integer labels.
-        num_bins: Integer, equal bins over the activations' range.
-        bin_size: Float, fixed bin width instead of `num_bins`.
+        representations: (n, ...) finite activations of n >= 1 distinct
+            inputs.
+        labels: Optional (n,) integer labels, one per input.
+        num_bins: Integer > 0, equal bins over the activations' range.
+        bin_size: Finite float > 0 or None, a fixed bin width used instead
+            of `num_bins`.
 
     Returns:
         Dict with `mutual_information_x` and, with labels,
@@ -54,7 +57,8 @@ def binning_information(representations, labels=None, num_bins=30, bin_size=None
     entropy = _entropy(patterns)
     results = {"mutual_information_x": entropy}
     if labels is not None:
-        labels = np.asarray(labels).reshape(-1)
+        labels = _validation.finite_array("labels", labels).reshape(-1)
+        _validation.same_rows("labels", labels, "representations", len(patterns))
         conditional = sum(
             np.mean(labels == label) * _entropy(patterns[labels == label])
             for label in np.unique(labels)

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infodropout_tf import _validation
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 from infodropout_tf.priors import LogUniformPrior
@@ -41,6 +42,14 @@ def _inputs(batch):
     return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
+def _concatenate_examples(arrays):
+    """Per-batch arrays joined into one; a dataset without examples has no
+    mean to report, so it is an error rather than a NaN."""
+    if not arrays or sum(len(a) for a in arrays) == 0:
+        raise _validation.error("dataset", "at least one example", "an empty dataset")
+    return np.concatenate(arrays)
+
+
 def information_dropout_kl(model, layer_name, dataset):
     """Per-example KL(p(z|x) || q(z)) of an `InformationDropout` layer, summed
     over units: a float64 array with one entry per example of `dataset`."""
@@ -57,7 +66,8 @@ def information_dropout_kl(model, layer_name, dataset):
         _, kl_map = layer(to_layer_inputs(x, training=False), return_kl_map=True)
         return tf.reduce_sum(tf.reshape(kl_map, [tf.shape(kl_map)[0], -1]), axis=1)
 
-    return np.concatenate([kl_of(_inputs(batch)).numpy() for batch in dataset]).astype(np.float64)
+    kl = _concatenate_examples([kl_of(_inputs(batch)).numpy() for batch in dataset])
+    return kl.astype(np.float64)
 
 
 def information_dropout_bound(model, layer_name, dataset):
@@ -77,9 +87,17 @@ def information_dropout_bound(model, layer_name, dataset):
 
 
 def label_entropy(labels, num_classes=None):
-    """H(Y) of the empirical label marginal, in nats."""
-    counts = np.bincount(np.asarray(labels).reshape(-1), minlength=num_classes or 0)
-    p = counts[counts > 0] / counts.sum()
+    """H(Y) of the empirical label marginal, in nats.
+
+    Args:
+        labels: Non-empty array of finite labels (any shape, flattened).
+        num_classes: Integer > 0 or None. Classes that never occur add
+            nothing to the entropy, so it does not change the value.
+    """
+    labels = _validation.finite_array("labels", labels).reshape(-1)
+    _validation.positive_int("num_classes", num_classes, allow_none=True)
+    _, counts = np.unique(labels, return_counts=True)
+    p = counts / counts.sum()
     return float(-np.sum(p * np.log(p)))
 
 
@@ -89,11 +107,18 @@ def monte_carlo_cross_entropies(model, dataset, num_samples=10):
     Every noise layer samples (as with `stochastic_inference`) while this
     runs; the switches are restored afterwards.
 
+    Args:
+        model: A classifier returning logits.
+        dataset: `(x, y)` batches with at least one example.
+        num_samples: Integer > 0, noise draws per example.
+
     Returns:
         Dict with `decoder_cross_entropy` E_s[-log q(y|z_s)],
         `prediction_cross_entropy` -log E_s[q(y|z_s)] (nats per example) and
         `labels`, the concatenated labels.
     """
+    num_samples = _validation.positive_int("num_samples", num_samples)
+
     @tf.function
     def cross_entropies(x, y):
         y = tf.cast(tf.reshape(y, [-1]), tf.int32)
@@ -116,8 +141,8 @@ def monte_carlo_cross_entropies(model, dataset, num_samples=10):
             prediction.append(p.numpy())
             labels.append(np.asarray(y).reshape(-1))
     return {
-        "decoder_cross_entropy": float(np.concatenate(decoder).mean()),
-        "prediction_cross_entropy": float(np.concatenate(prediction).mean()),
+        "decoder_cross_entropy": float(_concatenate_examples(decoder).mean()),
+        "prediction_cross_entropy": float(_concatenate_examples(prediction).mean()),
         "labels": np.concatenate(labels),
     }
 

@@ -30,6 +30,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from infodropout_tf import _validation
+
 
 def _log_mixture_density(samples, means, scales, block_size):
     """log (1/K) sum_k N(samples; means_k, diag(scales_k^2)) per sample."""
@@ -65,20 +67,23 @@ def gaussian_dropout_information(
     """Estimates I(X; Z) for Z = f(X) * eps, eps ~ N(1, sigma^2) (Algorithm 1).
 
     Args:
-        representations: (n, d) noise-free representations f(x) of n inputs.
-        sigma: Float > 0, standard deviation of the multiplicative noise
-            (sqrt(rate / (1 - rate)) for Gaussian dropout with `rate`).
-        num_components: Integer K or None (all n points). With K < n the
+        representations: (n, ...) finite noise-free representations f(x) of
+            n >= 2 inputs (two at least: the entropy bound needs their
+            covariance), flattened to (n, d).
+        sigma: Finite float > 0, standard deviation of the multiplicative
+            noise (sqrt(rate / (1 - rate)) for Gaussian dropout with `rate`).
+        num_components: Integer K > 0 or None (all n points). With K < n the
             mixture of K random data points stands for p(z): faster, but in
             high dimensions it underestimates h(Z) (each sample is dominated
             by its own component), so keep K = n for final numbers.
-        num_samples: Integer, Monte-Carlo samples of Z for h(Z).
-        min_scale: Float, floor of the noise scale sigma * |f_j(x)|: units
-            with f_j(x) = 0 (e.g. inactive ReLUs) carry no noise, a
-            degenerate density; the floor keeps h finite and should be
-            reported with the estimate.
-        seed: Integer.
-        block_size: Integer, samples per block of the mixture evaluation.
+        num_samples: Integer > 0, Monte-Carlo samples of Z for h(Z).
+        min_scale: Finite float > 0, floor of the noise scale
+            sigma * |f_j(x)|: units with f_j(x) = 0 (e.g. inactive ReLUs)
+            carry no noise, a degenerate density; the floor keeps h finite
+            and should be reported with the estimate.
+        seed: Integer >= 0 or None, seed of numpy's generator.
+        block_size: Integer > 0, samples per block of the mixture
+            evaluation.
 
     Returns:
         Dict with `mutual_information` = E[log p(z|x) - log p(z)] and its
@@ -86,12 +91,19 @@ def gaussian_dropout_information(
         its Monte-Carlo `entropy_standard_error`, `conditional_entropy`
         h(Z|X) and `entropy_upper_bound`, the Gaussian bound
         1/2 log det(2 pi e Cov(Z)) on h(Z); nats.
+
+    Raises:
+        ValueError: for an argument out of its range, naming it.
     """
-    if not sigma > 0:
-        raise ValueError(
-            f"Invalid value received for argument `sigma`. Expected a float > 0. Received: sigma={sigma!r}"
-        )
-    f = np.asarray(representations, np.float64).reshape(len(representations), -1)
+    f = _validation.finite_array("representations", representations, min_rows=2)
+    f = f.reshape(len(f), -1)
+    sigma = _validation.positive_float("sigma", sigma)
+    num_components = _validation.positive_int(
+        "num_components", num_components, allow_none=True)
+    num_samples = _validation.positive_int("num_samples", num_samples)
+    min_scale = _validation.positive_float("min_scale", min_scale)
+    seed = _validation.non_negative_int("seed", seed, allow_none=True)
+    block_size = _validation.positive_int("block_size", block_size)
     rng = np.random.default_rng(seed)
     scales = np.maximum(sigma * np.abs(f), min_scale)
     conditional_entropy = float(np.mean(

@@ -12,25 +12,40 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infodropout_tf import _validation
+
 
 def mine_lower_bound(x, z, hidden_units=(64, 64), steps=2000, batch_size=500,
                      learning_rate=1e-3, moving_average_rate=0.01, seed=0):
     """Returns the Donsker-Varadhan lower bound on I(X; Z) in nats.
 
     Args:
-        x, z: (n, ...) paired samples.
-        hidden_units: Widths of the statistics network's ELU layers.
-        steps: Integer, Adam steps.
-        batch_size: Integer.
-        learning_rate: Float.
+        x, z: (n, ...) finite paired samples, n >= 2 (the product of
+            marginals is made by shuffling).
+        hidden_units: Widths (integers > 0) of the statistics network's ELU
+            layers.
+        steps: Integer > 0, Adam steps.
+        batch_size: Integer > 0 (at most n are used).
+        learning_rate: Finite float > 0.
         moving_average_rate: Float in (0, 1], weight of the newest batch in
             the moving average of E_marginal[exp T].
-        seed: Integer.
+        seed: Integer >= 0.
+
+    Raises:
+        ValueError: for an argument out of its range, naming it.
     """
-    x = np.asarray(x, np.float32).reshape(len(x), -1)
-    z = np.asarray(z, np.float32).reshape(len(z), -1)
-    if len(x) != len(z) or len(x) < 2:
-        raise ValueError(f"Expected paired samples: received {len(x)} x and {len(z)} z.")
+    x = _validation.finite_array("x", x, min_rows=2)
+    z = _validation.same_rows("z", _validation.finite_array("z", z, min_rows=2), "x", len(x))
+    x = x.astype(np.float32).reshape(len(x), -1)
+    z = z.astype(np.float32).reshape(len(z), -1)
+    for units in hidden_units:
+        _validation.positive_int("hidden_units", units)
+    steps = _validation.positive_int("steps", steps)
+    batch_size = _validation.positive_int("batch_size", batch_size)
+    learning_rate = _validation.positive_float("learning_rate", learning_rate)
+    moving_average_rate = _validation.float_in(
+        "moving_average_rate", moving_average_rate, 0.0, 1.0, include_low=False)
+    seed = _validation.non_negative_int("seed", seed)
     rng = np.random.default_rng(seed)
     initializer = keras.initializers.GlorotUniform(seed)
     statistics = keras.Sequential(

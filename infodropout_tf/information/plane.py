@@ -26,6 +26,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from infodropout_tf import _validation  # noqa: E402
+from infodropout_tf import atomic_files  # noqa: E402
 from infodropout_tf.information import bounds  # noqa: E402
 from infodropout_tf.information.binning import binning_information  # noqa: E402
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information  # noqa: E402
@@ -47,30 +49,37 @@ def _features(model, layer_name, dataset):
     return np.concatenate(features), np.concatenate(labels)
 
 
-def _atomic_write(path, write):
-    temporary = path + ".incomplete"
-    with open(temporary, "w", newline="") as f:
-        write(f)
-    os.replace(temporary, path)
-
-
 def estimate_information_plane(model, layer_names, dataset, num_samples=10, num_bins=30,
                                gaussian_components=1000, gaussian_samples=5000, seed=0):
     """Rows of (layer, estimator, I(X; Z), I(Z; Y)) for one dataset.
 
     Args:
         model: A trained classifier (a `Classifier` or a functional model).
-        layer_names: Names of noise layers in its network.
-        dataset: `(x, y)` batches; keep it to a few thousand examples.
-        num_samples: Noise samples for the I(Z; Y) bound.
-        num_bins: Bins per unit of the binning estimate.
-        gaussian_components, gaussian_samples: Mixture components and
-            Monte-Carlo samples of the Gaussian-dropout estimator.
-        seed: Integer.
+        layer_names: Sequence of names of noise layers in its network.
+        dataset: `(x, y)` batches, at least one example; keep it to a few
+            thousand examples.
+        num_samples: Integer > 0, noise samples for the I(Z; Y) bound.
+        num_bins: Integer > 0, bins per unit of the binning estimate.
+        gaussian_components, gaussian_samples: Mixture components (integer
+            > 0 or None for all) and Monte-Carlo samples (integer > 0) of
+            the Gaussian-dropout estimator.
+        seed: Integer >= 0.
 
     Returns:
         A list of dicts with the keys of `FIELDS` but `epoch` and `split`.
+
+    Raises:
+        ValueError: for an argument out of its range, naming it, before any
+            estimate is computed.
     """
+    if isinstance(layer_names, str):  # would be read as one name per letter
+        raise _validation.error("layer_names", "a sequence of layer names",
+                                f"layer_names={layer_names!r}")
+    _validation.positive_int("num_samples", num_samples)
+    _validation.positive_int("num_bins", num_bins)
+    _validation.positive_int("gaussian_components", gaussian_components, allow_none=True)
+    _validation.positive_int("gaussian_samples", gaussian_samples)
+    _validation.non_negative_int("seed", seed)
     network = bounds.network_of(model)
     label_bound = bounds.label_information_bound(model, dataset, num_samples)
     rows = []
@@ -124,10 +133,9 @@ def plot_information_plane(rows, path):
         axis.set_title(f"{layer}: {estimator.replace('_', ' ')}")
         axis.legend(loc="lower right")
     figure.colorbar(scatter, ax=axes[0].tolist(), label="epoch")
-    temporary = path + ".incomplete.png"
-    figure.savefig(temporary, dpi=100)
+    atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100,
+                                                                   format="png"))
     plt.close(figure)
-    os.replace(temporary, path)
 
 
 class InformationPlane(keras.callbacks.Callback):
@@ -145,10 +153,14 @@ class InformationPlane(keras.callbacks.Callback):
         train_data, test_data: Small `(x, y)` datasets to estimate on.
         every: Integer, epochs between estimates (epoch 0 is estimated
             before training starts).
+        resume: Boolean. If True and `workdir` holds
+            `information_plane.json`, its rows are kept and training is
+            taken to continue them (no new epoch-0 estimate); the trainer
+            removes rows of unfinished epochs before it resumes.
         **estimator_options: Passed to `estimate_information_plane`.
     """
 
-    def __init__(self, workdir, layer_names, train_data, test_data, every=1,
+    def __init__(self, workdir, layer_names, train_data, test_data, every=1, resume=False,
                  **estimator_options):
         super().__init__()
         if not (isinstance(every, int) and every > 0):
@@ -162,6 +174,7 @@ class InformationPlane(keras.callbacks.Callback):
         self.datasets = {"train": train_data, "test": test_data}
         self.every = every
         self.estimator_options = estimator_options
+        self.resume = resume
         self.rows = []
         self._writer = None
 
@@ -171,7 +184,12 @@ class InformationPlane(keras.callbacks.Callback):
             network.get_layer(name)  # fails early with Keras' message
         self._writer = tf.summary.create_file_writer(
             os.path.join(self.workdir, "tensorboard", "information_plane"))
-        self._record(0)
+        json_path = os.path.join(self.workdir, "information_plane.json")
+        if self.resume and os.path.exists(json_path):
+            with open(json_path) as f:
+                self.rows = json.load(f)
+        if not self.rows:
+            self._record(0)
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
@@ -198,12 +216,10 @@ class InformationPlane(keras.callbacks.Callback):
 
     def _save(self):
         json_path = os.path.join(self.workdir, "information_plane.json")
-        _atomic_write(json_path, lambda f: json.dump(self.rows, f, indent=1))
-
-        def write_csv(f):
+        atomic_files.write_json(json_path, self.rows)
+        csv_path = os.path.join(self.workdir, "information_plane.csv")
+        with atomic_files.open_for_writing(csv_path, newline="") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.rows)
-
-        _atomic_write(os.path.join(self.workdir, "information_plane.csv"), write_csv)
         plot_information_plane(self.rows, os.path.join(self.workdir, "information_plane.png"))

@@ -26,6 +26,7 @@ import math
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.noise_layer import NoiseLayer
 
 ZERO_ENTROPY_VARIANCE = 1.0 / (2.0 * math.pi * math.e)
@@ -123,9 +124,14 @@ class ConditionalLogVariance(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
 class ZeroEntropyNoise(NoiseLayer):
-    """Adds N(0, 1/(2 pi e)) noise, whose entropy is 0, when training."""
+    """Adds N(0, 1/(2 pi e)) noise, whose entropy is 0, when training.
+
+    Like the other noise layers it takes floating-point inputs only: noise
+    added to integers would be truncated away.
+    """
 
     def call(self, inputs, training=None):
+        _validation.floating_tensor(self, "inputs", inputs)
         if not self.noise_active(training):
             return inputs
         noise = math.sqrt(ZERO_ENTROPY_VARIANCE) * self.standard_normal(ops.shape(inputs))

@@ -1,5 +1,6 @@
 """Noise layers: Information Dropout, its baselines and the Gaussian latent."""
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.baselines import BinaryDropout
 from infodropout_tf.layers.baselines import ConstantLogNormalNoise
 from infodropout_tf.layers.baselines import GaussianDropout
@@ -37,9 +38,5 @@ def get(noise, **kwargs):
     Raises:
         ValueError: if `noise` is not a known noise layer.
     """
-    if noise not in NOISE_LAYERS:
-        raise ValueError(
-            "Invalid value received for argument `noise`. Expected one of "
-            f"{sorted(NOISE_LAYERS)}. Received: noise={noise!r}"
-        )
+    noise = _validation.one_of("noise", noise, sorted(NOISE_LAYERS))
     return NOISE_LAYERS[noise](**kwargs)

@@ -12,16 +12,14 @@ import math
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
 
 
 def _check_rate(rate):
-    if not (isinstance(rate, (int, float)) and 0 <= rate < 1):
-        raise ValueError(
-            "Invalid value received for argument `rate`. Expected a float "
-            f"in [0, 1). Received: rate={rate!r}"
-        )
-    return float(rate)
+    # rate = 1 would divide by 1 - rate = 0 (binary) or give infinite
+    # variance (Gaussian).
+    return _validation.float_in("rate", rate, 0.0, 1.0, include_high=False)
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
@@ -92,7 +90,7 @@ class ConstantLogNormalNoise(MultiplicativeNoise):
     `InformationDropout` with alpha fixed instead of learned per input.
 
     Args:
-        alpha: Float > 0, standard deviation of log(eps).
+        alpha: Finite float > 0, standard deviation of log(eps).
         stochastic_inference: Boolean, draw noise also at inference.
         seed: Integer, optional random seed.
     """
@@ -101,12 +99,7 @@ class ConstantLogNormalNoise(MultiplicativeNoise):
         super().__init__(
             stochastic_inference=stochastic_inference, seed=seed, **kwargs
         )
-        if not (isinstance(alpha, (int, float)) and alpha > 0):
-            raise ValueError(
-                "Invalid value received for argument `alpha`. Expected a "
-                f"float > 0. Received: alpha={alpha!r}"
-            )
-        self.alpha = float(alpha)
+        self.alpha = _validation.positive_float("alpha", alpha)
 
     def sample_noise(self, features):
         return ops.exp(self.alpha * self.standard_normal(ops.shape(features)))
@@ -117,7 +110,12 @@ class ConstantLogNormalNoise(MultiplicativeNoise):
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
 class NoNoise(MultiplicativeNoise):
-    """The identity: the "no dropout" baseline, with the common interface."""
+    """The identity: the "no dropout" baseline, with the common interface.
+
+    It accepts the inputs the other noise layers accept (floating-point
+    features), so that swapping it for one of them never changes which
+    inputs a model takes.
+    """
 
     def noise_active(self, training):
         return False

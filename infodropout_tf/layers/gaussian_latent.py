@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.noise_layer import NoiseLayer
 
@@ -30,15 +31,19 @@ class GaussianLatent(KLPenalty, NoiseLayer):
     Computations after the two dense heads are float32.
 
     Args:
-        units: Integer, dimension of the latent.
-        beta: Float >= 0, weight of the KL term (1 for the VAE's ELBO).
-        num_train_examples: Integer or None, divides the KL term.
+        units: Integer > 0, dimension of the latent.
+        beta: Finite float >= 0, weight of the KL term (1 for the VAE's
+            ELBO).
+        num_train_examples: Integer > 0 or None, divides the KL term.
         stochastic_inference: Boolean, sample also at inference.
-        seed: Integer, optional random seed.
+        seed: Integer or None, optional random seed.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
-        inputs: Tensor (batch, features), the encoder's last hidden layer.
+        inputs: Floating-point tensor (batch, features), the encoder's last
+            hidden layer. Integer and boolean inputs raise a `ValueError`,
+            as in the other noise layers. On an empty batch the output is
+            empty and the added KL penalty is exactly 0.
         training: Python boolean, whether to sample.
         return_kl_map: Boolean. If True, return `(z, kl_map)`, the float32
             KL of every latent unit.
@@ -56,13 +61,8 @@ class GaussianLatent(KLPenalty, NoiseLayer):
         super().__init__(
             stochastic_inference=stochastic_inference, seed=seed, **kwargs
         )
-        if isinstance(units, bool) or not (isinstance(units, int) and units > 0):
-            raise ValueError(
-                "Invalid value received for argument `units`. Expected a "
-                f"positive integer. Received: units={units!r}"
-            )
+        self.units = _validation.positive_int("units", units)
         self._init_kl_penalty(beta, num_train_examples)
-        self.units = units
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -86,6 +86,7 @@ class GaussianLatent(KLPenalty, NoiseLayer):
         return mu, sigma + SIGMA_MIN
 
     def call(self, inputs, training=None, return_kl_map=False):
+        _validation.floating_tensor(self, "inputs", inputs)
         mu, sigma = self.posterior(inputs)
         kl_map = 0.5 * (ops.square(mu) + ops.square(sigma) - 1.0) - ops.log(sigma)
         self.add_kl_penalty(kl_map)
@@ -98,6 +99,7 @@ class GaussianLatent(KLPenalty, NoiseLayer):
         return z
 
     def compute_output_spec(self, inputs, training=None, return_kl_map=False):
+        _validation.floating_tensor(self, "inputs", inputs)
         z = keras.KerasTensor((inputs.shape[0], self.units), dtype=self.compute_dtype)
         if return_kl_map:
             return z, keras.KerasTensor(z.shape, dtype="float32")

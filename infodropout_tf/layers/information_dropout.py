@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf import priors as priors_lib
 from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
@@ -65,24 +66,26 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
     dtype policy; the output has the layer's compute dtype.
 
     Args:
-        max_alpha: Float > 0, the largest learned noise scale above
+        max_alpha: Finite float > 0, the largest learned noise scale above
             `alpha_min` (0.7 for CIFAR-10, 1.0 for Cluttered MNIST in the
             paper).
         prior: `"log_uniform"` (ReLU, default), `"log_normal"` (softplus),
             or a `infodropout_tf.priors.Prior` instance.
-        beta: Float >= 0, weight of the KL term.
+        beta: Finite float >= 0, weight of the KL term.
         num_train_examples: Integer > 0 or None, the size of the training
             set N that divides the KL term as in the original implementation.
-        alpha_kernel_size: Integer, kernel size of g for feature maps.
-        alpha_strides: Integer, strides of g for feature maps; must make g's
-            output match the features' spatial shape.
+        alpha_kernel_size: Integer > 0, kernel size of g for feature maps.
+        alpha_strides: Integer > 0, strides of g for feature maps; must make
+            g's output match the features' spatial shape.
         stochastic_inference: Boolean, draw noise also at inference.
-        seed: Integer, optional random seed.
+        seed: Integer or None, optional random seed.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
-        inputs: Features f(x) of rank 2 to 5 (channels last), or a list
-            `[features, block_inputs]` with `block_inputs` of the same rank.
+        inputs: Floating-point features f(x) of rank 2 to 5 (channels last),
+            or a list `[features, block_inputs]` with floating-point
+            `block_inputs` of the same rank. On an empty batch the output
+            is empty and the added KL penalty is exactly 0.
         training: Python boolean, whether to draw noise.
         return_kl_map: Boolean. If True, return `(outputs, kl_map)` where
             `kl_map` is the float32 KL of every unit (shape of `features`),
@@ -111,25 +114,13 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         super().__init__(
             stochastic_inference=stochastic_inference, seed=seed, **kwargs
         )
-        if not (isinstance(max_alpha, (int, float)) and max_alpha > 0):
-            raise ValueError(
-                "Invalid value received for argument `max_alpha`. Expected "
-                f"a float > 0. Received: max_alpha={max_alpha!r}"
-            )
-        for name, value in (
-            ("alpha_kernel_size", alpha_kernel_size),
-            ("alpha_strides", alpha_strides),
-        ):
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(
-                    f"Invalid value received for argument `{name}`. Expected "
-                    f"a positive integer. Received: {name}={value!r}"
-                )
+        self.max_alpha = _validation.positive_float("max_alpha", max_alpha)
+        self.alpha_kernel_size = _validation.positive_int(
+            "alpha_kernel_size", alpha_kernel_size
+        )
+        self.alpha_strides = _validation.positive_int("alpha_strides", alpha_strides)
         self._init_kl_penalty(beta, num_train_examples)
-        self.max_alpha = float(max_alpha)
         self.prior = priors_lib.get(prior)
-        self.alpha_kernel_size = alpha_kernel_size
-        self.alpha_strides = alpha_strides
 
     @property
     def alpha_upper(self):
@@ -205,6 +196,13 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
                     "produced the features."
                 )
 
+    def check_inputs(self, features, block_inputs):
+        super().check_inputs(features, block_inputs)
+        if block_inputs is not None:
+            # The alpha branch reads them: a convolution of integers fails
+            # deep inside Keras otherwise.
+            _validation.floating_tensor(self, "block_inputs", block_inputs)
+
     def noise_scale(self, inputs):
         """alpha(x) = alpha_min + max_alpha * sigmoid(g(x)), in float32.
 
@@ -221,7 +219,8 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         return ALPHA_MIN + self.max_alpha * ops.sigmoid(logits)
 
     def call(self, inputs, training=None, return_kl_map=False):
-        features, _ = self._split_inputs(inputs)
+        features, block_inputs = self._split_inputs(inputs)
+        self.check_inputs(features, block_inputs)
         alpha = self.noise_scale(inputs)
         kl_map = self.prior(features, alpha, alpha_upper=self.alpha_upper)
         self.add_kl_penalty(kl_map)

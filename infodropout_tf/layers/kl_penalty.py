@@ -2,6 +2,19 @@
 
 from keras import ops
 
+from infodropout_tf import _validation
+
+
+def batch_mean(values):
+    """Mean of per-example `values` (batch,), and 0 for an empty batch.
+
+    An empty batch holds no examples, so it adds nothing to a loss: its
+    mean is defined as 0, as Keras's own "sum_over_batch_size" reduction
+    defines it, instead of the 0 / 0 = NaN that would poison the gradient.
+    """
+    count = ops.cast(ops.shape(values)[0], values.dtype)
+    return ops.divide_no_nan(ops.sum(values), count)
+
 
 class KLPenalty:
     """Mixin for layers that add beta * batch-mean KL / N with `add_loss`.
@@ -15,27 +28,14 @@ class KLPenalty:
 
     After every call the layer keeps the unweighted batch-mean KL, in nats
     per example, in `kl_per_example` (as Keras keeps `losses`), for
-    per-layer metrics.
+    per-layer metrics. Both are 0 for an empty batch (`batch_mean`).
     """
 
     def _init_kl_penalty(self, beta, num_train_examples):
-        if isinstance(beta, bool) or not (
-            isinstance(beta, (int, float)) and beta >= 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `beta`. Expected a "
-                f"float >= 0. Received: beta={beta!r}"
-            )
-        if num_train_examples is not None and not (
-            isinstance(num_train_examples, int) and num_train_examples > 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `num_train_examples`. "
-                "Expected a positive integer (the training-set size) or "
-                f"None. Received: num_train_examples={num_train_examples!r}"
-            )
-        self.beta = float(beta)
-        self.num_train_examples = num_train_examples
+        self.beta = _validation.non_negative_float("beta", beta)
+        self.num_train_examples = _validation.positive_int(
+            "num_train_examples", num_train_examples, allow_none=True
+        )
 
     @property
     def kl_weight(self):
@@ -45,7 +45,7 @@ class KLPenalty:
     def add_kl_penalty(self, kl_map):
         """Adds the weighted batch mean of `kl_map` summed over units."""
         units_axes = tuple(range(1, len(kl_map.shape)))
-        self.kl_per_example = ops.mean(ops.sum(kl_map, axis=units_axes))
+        self.kl_per_example = batch_mean(ops.sum(kl_map, axis=units_axes))
         self.add_loss(self.kl_weight * self.kl_per_example)
 
     def kl_penalty_config(self):

@@ -11,11 +11,15 @@ accepts two forms, so that a model can swap them by name
   on the input ignore `block_inputs`.
 
 The training / inference rule and the seeding are those of `NoiseLayer`.
+Features must be floating point, in every mode: noise multiplied into
+integers would be truncated away, so integer and boolean features raise a
+`ValueError` (cast them to float first), as `keras.layers.Dropout` does.
 """
 
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.noise_layer import NoiseLayer
 
 
@@ -25,7 +29,8 @@ class MultiplicativeNoise(NoiseLayer):
     Args: those of `NoiseLayer` (`stochastic_inference`, `seed`).
 
     Call arguments:
-        inputs: A tensor of features, or a list `[features, block_inputs]`.
+        inputs: A floating-point tensor of features, or a list
+            `[features, block_inputs]`.
         training: Python boolean, whether the layer is called in training
             mode (noise on) or inference mode (noise off unless
             `stochastic_inference`).
@@ -48,6 +53,16 @@ class MultiplicativeNoise(NoiseLayer):
             return inputs[0], inputs[1]
         return inputs, None
 
+    def check_inputs(self, features, block_inputs):
+        """Raises a `ValueError` for features that are not floating point.
+
+        Checked in every mode, so that a model that runs at inference does
+        not fail only once it is trained. Layers that read `block_inputs`
+        check them too.
+        """
+        del block_inputs  # Ignored by the layers whose noise is input-free.
+        _validation.floating_tensor(self, "features", features)
+
     @staticmethod
     def multiply(features, noise):
         """features * noise in float32, returned in the features' dtype."""
@@ -64,7 +79,8 @@ class MultiplicativeNoise(NoiseLayer):
         )
 
     def call(self, inputs, training=None):
-        features, _ = self._split_inputs(inputs)
+        features, block_inputs = self._split_inputs(inputs)
+        self.check_inputs(features, block_inputs)
         if not self.noise_active(training):
             return features
         return self.multiply(features, self.sample_noise(features))
@@ -77,5 +93,6 @@ class MultiplicativeNoise(NoiseLayer):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs, training=None):
-        features, _ = self._split_inputs(inputs)
+        features, block_inputs = self._split_inputs(inputs)
+        self.check_inputs(features, block_inputs)
         return keras.KerasTensor(features.shape, dtype=features.dtype)

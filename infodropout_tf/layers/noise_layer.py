@@ -16,6 +16,8 @@ import threading
 import keras
 import tensorflow as tf
 
+from infodropout_tf import _validation
+
 _SUPPRESSION = threading.local()
 
 # Named explicitly: Philox is what the default "auto_select" runs without
@@ -46,20 +48,16 @@ class NoiseLayer(keras.layers.Layer):
         stochastic_inference: Boolean. If True, noise is drawn also when
             `training=False`, for Monte-Carlo prediction. Saved with the
             layer's config. See also `set_stochastic_inference`.
-        seed: Integer, optional seed of the layer's random draws.
+        seed: Integer or None, optional seed of the layer's random draws
+            (not a boolean).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
     """
 
     def __init__(self, stochastic_inference=False, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and not isinstance(seed, int):
-            raise ValueError(
-                "Invalid value received for argument `seed`. Expected an "
-                f"integer or None. Received: seed={seed!r}"
-            )
         self.stochastic_inference = bool(stochastic_inference)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed = _validation.seed("seed", seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def noise_active(self, training):
         """Whether a call with this `training` value draws noise."""

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from infodropout_tf.layers.kl_penalty import KLPenalty
+from infodropout_tf.layers.kl_penalty import batch_mean
 from infodropout_tf.models.replicas import scale_for_replicas
 
 
@@ -25,7 +26,9 @@ class Classifier(keras.Model):
     `weight_decay`, `error` (the misclassified fraction) and, for every
     layer that adds a KL penalty, `kl_<layer name>` in nats per example.
 
-    Compile it without a loss: `model.compile(optimizer)`.
+    Compile it without a loss: `model.compile(optimizer)`. On an empty
+    batch (or sample weights that sum to 0) the cross-entropy and the KL
+    terms are exactly 0, so the loss is the weight decay alone.
 
     Args:
         network: A Keras model mapping inputs to logits (batch, classes).
@@ -74,10 +77,13 @@ class Classifier(keras.Model):
             y, logits, from_logits=True
         )
         if sample_weight is None:
-            cross_entropy = ops.mean(per_example)
+            cross_entropy = batch_mean(per_example)
         else:
             weights = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
-            cross_entropy = ops.sum(per_example * weights) / ops.sum(weights)
+            # 0, not NaN, when no example carries weight (see `batch_mean`).
+            cross_entropy = ops.divide_no_nan(
+                ops.sum(per_example * weights), ops.sum(weights)
+            )
         penalties = sum(self.losses) if self.losses else 0.0
         weight_decay = self.weight_decay * self.l2_penalty()
 

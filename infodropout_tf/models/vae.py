@@ -6,8 +6,10 @@ import keras
 import tensorflow_probability as tfp
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers import GaussianLatent
 from infodropout_tf.layers import InformationDropout
+from infodropout_tf.layers.kl_penalty import batch_mean
 from infodropout_tf.models.replicas import scale_for_replicas
 
 tfd = tfp.distributions
@@ -34,8 +36,9 @@ class VAE(keras.Model):
       mu and sigma (`InformationDropout` with the `"log_normal"` prior, its
       noise scale computed from h).
 
-    The loss is the negative ELBO in nats per example, the Bernoulli
-    negative log-likelihood summed over pixels plus the KL:
+    The loss is the negative ELBO in nats per example (0 on an empty
+    batch), the Bernoulli negative log-likelihood summed over pixels plus
+    the KL:
     `fit` and `evaluate` report it as `loss` with its parts
     `reconstruction` and `kl`. The latent samples also at inference
     (`stochastic_inference=True`), so `evaluate` estimates the ELBO.
@@ -52,7 +55,8 @@ class VAE(keras.Model):
         hidden_layers: Integer, dense layers in the encoder and in the
             decoder.
         activation: Activation of the hidden layers.
-        max_alpha: Float, `max_alpha` of the information-dropout latent.
+        max_alpha: Finite float > 0, `max_alpha` of the information-dropout
+            latent.
         seed: Integer or None.
         **kwargs: Base model keyword arguments.
     """
@@ -70,27 +74,17 @@ class VAE(keras.Model):
     ):
         kwargs.setdefault("name", f"vae_{latent}")
         super().__init__(**kwargs)
-        if latent not in LATENTS:
-            raise ValueError(
-                "Invalid value received for argument `latent`. Expected one "
-                f"of {LATENTS}. Received: latent={latent!r}"
-            )
-        for argument, value in (
-            ("width_multiplier", width_multiplier),
-            ("hidden_layers", hidden_layers),
-        ):
-            if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
-                raise ValueError(
-                    f"Invalid value received for argument `{argument}`. "
-                    f"Expected a positive integer. Received: {argument}={value!r}"
-                )
-        self.latent_type = latent
+        self.latent_type = _validation.one_of("latent", latent, LATENTS)
+        self.width_multiplier = _validation.positive_int(
+            "width_multiplier", width_multiplier
+        )
+        self.hidden_layers = _validation.positive_int("hidden_layers", hidden_layers)
+        # Checked for both latents, though only the information-dropout one
+        # uses it, so that a config is valid or not whatever its latent.
+        self.max_alpha = _validation.positive_float("max_alpha", max_alpha)
+        self.seed = _validation.seed("seed", seed)
         self.image_shape = tuple(input_shape)
-        self.width_multiplier = width_multiplier
-        self.hidden_layers = hidden_layers
         self.activation = activation
-        self.max_alpha = max_alpha
-        self.seed = seed
 
         hidden_units = 512 * width_multiplier
         latent_units = 256 * width_multiplier
@@ -163,7 +157,7 @@ class VAE(keras.Model):
     ):
         # y (labels, when the data are (image, label) pairs) is ignored: the
         # VAE reconstructs its input.
-        reconstruction = -ops.mean(self.bernoulli_log_likelihood(x, y_pred))
+        reconstruction = -batch_mean(self.bernoulli_log_likelihood(x, y_pred))
         kl = self.latent.kl_per_example
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
@@ -203,13 +197,7 @@ class VAE(keras.Model):
         Returns:
             float32 tensor (batch,): the estimate in nats.
         """
-        if isinstance(num_samples, bool) or not (
-            isinstance(num_samples, int) and num_samples > 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `num_samples`. Expected "
-                f"a positive integer. Received: num_samples={num_samples!r}"
-            )
+        num_samples = _validation.positive_int("num_samples", num_samples)
         hidden = self.encoder(inputs, training=False)
         posterior, prior, to_latent = self._posterior_and_prior(hidden)
         noise = self.latent.standard_normal((num_samples, *ops.shape(posterior.loc)))

@@ -7,10 +7,14 @@
 
 (also `python train/train.py ...`, `python train/train_vae.py ...`,
 `python train/evaluate.py ...` from a checkout). Any config field can be
-overridden with `--config.<field>=<value>`; unknown fields and wrongly typed
-values are rejected by ml_collections before anything runs. Errors about
-the data, the workdir or a diverging loss print one line and exit with
-status 1; nothing in the workdir is damaged.
+overridden with `--config.<field>=<value>`.
+
+A problem prints one line, `error: ...`, naming what is wrong and the fix,
+and leaves the workdir as it was: exit status 2 for the command line and
+the config (a missing or broken config file, an unknown field, a value out
+of range), 1 for the data, the workdir, a full disk or a diverging run.
+Ctrl-C exits with 130 and SIGTERM with 143, after saving
+`checkpoints/interrupted.keras`; rerunning the same command resumes.
 """
 
 import signal
@@ -21,44 +25,98 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from infodropout_tf.training import train_lib
+from infodropout_tf.atomic_files import OutputWriteError
+from infodropout_tf.training import config as config_lib
+from infodropout_tf.training.callbacks import NonFiniteLossError
+from infodropout_tf.training.evaluate import evaluate
+from infodropout_tf.training.trainer import train_and_evaluate
+from infodropout_tf.training.workdir import WorkdirError
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. configs/mnist_mlp.py.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder of the run.")
-flags.mark_flags_as_required(["config", "workdir"])
 
-_ERRORS = (train_lib.WorkdirError, train_lib.NonFiniteLossError, FileNotFoundError,
-           ValueError)
+_RUN_ERRORS = (WorkdirError, NonFiniteLossError, OutputWriteError, FileNotFoundError, ValueError)
 
 
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C but with its own exit status."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated(f"signal {signum}")
+
+
+def _fail(message, status):
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(status)
+
+
+def _check_overrides(argv, config):
+    """Names an unknown `--config.<field>` with the closest existing field."""
+    fields = config_lib.flatten(config)
+    for argument in argv[1:]:
+        name = argument.lstrip("-").split("=", 1)[0]
+        if not name.startswith("config."):
+            continue
+        field = name[len("config."):]
+        if field in fields or any(f.startswith(field + ".") for f in fields):
+            continue
+        # The deepest existing group the field was meant to be in.
+        parent = field.rpartition(".")[0]
+        while parent and not any(f.startswith(parent + ".") for f in fields):
+            parent = parent.rpartition(".")[0]
+        siblings = sorted({f[len(parent) + 1 if parent else 0:].split(".")[0]
+                           for f in fields if not parent or f.startswith(parent + ".")})
+        closest = config_lib.closest_field(config, field)
+        hint = f" Did you mean `{closest}`?" if closest else ""
+        where = f"`{parent}`" if parent else "the config"
+        _fail(f"unknown config field `{field}`.{hint} The fields of {where} are: "
+              f"{', '.join(siblings)}.", 2)
+
+
+def _parse_flags(argv):
+    """absl's flag parsing, with one-line errors for the config and its overrides."""
+    paths = [b if a.lstrip("-") == "config" else a.split("=", 1)[1]
+             for a, b in zip(argv[1:], argv[2:] + [""])
+             if a.lstrip("-") == "config" or a.lstrip("-").startswith("config=")]
+    try:
+        if paths:
+            _check_overrides(argv, config_lib.from_file(paths[-1]))
+        remaining = flags.FLAGS(argv)
+        if _CONFIG.value is None or _WORKDIR.value is None:
+            _fail("both --config=configs/<experiment>.py and --workdir=DIR are required.", 2)
+        return remaining
+    except config_lib.ConfigError as error:
+        _fail(error, 2)
+    except flags.Error as error:
+        _fail(f"{error}. Pass --helpfull to list the flags.", 2)
 
 
 def _run(function, model_kind=None):
     def main(argv):
         if len(argv) > 1:
-            raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
+            _fail(f"unexpected arguments: {' '.join(argv[1:])}; every option is "
+                  "--config.<field>=<value> or --workdir=DIR.", 2)
         config = _CONFIG.value
-        is_vae = config.model.name == "vae"
+        is_vae = config.model.get("name") == "vae"
         if model_kind == "vae" and not is_vae:
-            print("error: infodropout-train-vae trains VAE configs (model.name='vae'); "
-                  "use infodropout-train for classifiers.", file=sys.stderr)
-            sys.exit(1)
+            _fail("infodropout-train-vae trains VAE configs (model.name='vae'); "
+                  "use infodropout-train for classifiers.", 2)
         if model_kind == "classifier" and is_vae:
-            print("error: this is a VAE config; train it with infodropout-train-vae.",
-                  file=sys.stderr)
-            sys.exit(1)
-        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+            _fail("this is a VAE config; train it with infodropout-train-vae.", 2)
+        signal.signal(signal.SIGTERM, _raise_terminated)
         logging.set_verbosity(logging.INFO)
         try:
             results = function(config, _WORKDIR.value)
-        except _ERRORS as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(1)
+        except config_lib.ConfigError as error:
+            _fail(error, 2)
+        except _RUN_ERRORS as error:
+            _fail(error, 1)
+        except _Terminated:
+            sys.exit(128 + signal.SIGTERM)
         except KeyboardInterrupt:
-            sys.exit(130)
+            sys.exit(128 + signal.SIGINT)
         print(f"Results: {results}")
         print(f"Outputs in {_WORKDIR.value}: TensorBoard logs in tensorboard/, checkpoints "
               "in checkpoints/ and backup/, SavedModel in saved_model/, model.keras.")
@@ -68,14 +126,14 @@ def _run(function, model_kind=None):
 
 def run_train():
     """Console script `infodropout-train`."""
-    app.run(_run(train_lib.train_and_evaluate, "classifier"))
+    app.run(_run(train_and_evaluate, "classifier"), flags_parser=_parse_flags)
 
 
 def run_train_vae():
     """Console script `infodropout-train-vae`."""
-    app.run(_run(train_lib.train_and_evaluate, "vae"))
+    app.run(_run(train_and_evaluate, "vae"), flags_parser=_parse_flags)
 
 
 def run_evaluate():
     """Console script `infodropout-evaluate`."""
-    app.run(_run(train_lib.evaluate))
+    app.run(_run(evaluate), flags_parser=_parse_flags)

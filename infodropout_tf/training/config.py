@@ -6,10 +6,20 @@ experiment needs; on the command line any field can be overridden,
 field is an error (ml_collections' type-safe ConfigDict).
 """
 
+import difflib
 import importlib.util
+import json
+import math
 import os
 
 import ml_collections
+
+from infodropout_tf.data import DATASETS
+from infodropout_tf.training.strategies import STRATEGIES
+
+
+class ConfigError(ValueError):
+    """A config file or field is unusable; nothing has been written."""
 
 
 def base_config():
@@ -75,12 +85,32 @@ def base_config():
 
 
 def from_file(path):
-    """The `get_config()` of another config file, for configs built on it."""
+    """The `get_config()` of a config file (also for configs built on another).
+
+    Raises:
+        ConfigError: the file is missing, does not run, or has no
+            `get_config()` returning a ConfigDict.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file {path} does not exist; pass --config=configs/<name>.py "
+                          "(see the README's table of configs).")
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    try:
+        spec.loader.exec_module(module)
+        config = module.get_config()
+    except ConfigError:
+        raise
+    except Exception as error:  # a config file is user code: any error is its own
+        where = f" (line {error.lineno})" if isinstance(error, SyntaxError) else ""
+        raise ConfigError(f"config file {path} failed to load{where}: "
+                          f"{type(error).__name__}: {error}") from error
+    if not isinstance(config, ml_collections.ConfigDict):
+        raise ConfigError(f"config file {path}: get_config() must return an "
+                          f"ml_collections.ConfigDict, not {type(config).__name__}.")
+    return config
 
 
 def testing_overrides(config):
@@ -98,3 +128,131 @@ def testing_overrides(config):
     config.iwae_samples = 3
     config.iwae_examples = 16
     return config
+
+
+# Validation ---------------------------------------------------------------------
+#
+# Every field of `base_config` has a range, checked before anything is
+# built or written. Model fields are checked by `models.build` and dataset
+# options by `data`, both also before anything is written.
+
+
+def _integer(minimum, allow_minus_one=False):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        return value >= minimum or (allow_minus_one and value == -1)
+
+    extra = " or -1" if allow_minus_one else ""
+    return check, f"an integer >= {minimum}{extra}"
+
+
+def _positive_float():
+    return (lambda v: not isinstance(v, bool) and isinstance(v, (int, float))
+            and math.isfinite(v) and v > 0), "a finite number > 0"
+
+
+def _one_of(choices):
+    return (lambda v: v in choices), f"one of {list(choices)}"
+
+
+def _boolean():
+    return (lambda v: isinstance(v, bool)), "True or False"
+
+
+def _text(non_empty=True):
+    return ((lambda v: isinstance(v, str) and (v != "" or not non_empty)),
+            "a non-empty string" if non_empty else "a string")
+
+
+def _increasing_epochs(value):
+    values = list(value) if isinstance(value, (list, tuple)) else None
+    return values is not None and all(
+        not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+        for v in values) and all(a < b for a, b in zip(values, values[1:]))
+
+
+def _layer_names(value):
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        isinstance(v, str) and v for v in value)
+
+
+RANGES = {
+    "experiment": _text(),
+    "dataset.name": _one_of(DATASETS),
+    "dataset.data_dir": _text(non_empty=False),
+    "dataset.train_split": _text(),
+    "dataset.test_split": _text(),
+    "dataset.label_key": _text(),
+    "batch_size": _integer(1),
+    "num_epochs": _integer(1),
+    "steps_per_epoch": _integer(1, allow_minus_one=True),
+    "eval_steps": _integer(1, allow_minus_one=True),
+    "optimizer.name": _one_of(("sgd", "adam")),
+    "optimizer.learning_rate": _positive_float(),
+    "optimizer.momentum": ((lambda v: not isinstance(v, bool) and isinstance(v, (int, float))
+                            and 0 <= v < 1), "a number in [0, 1)"),
+    "optimizer.nesterov": _boolean(),
+    "optimizer.boundaries": (_increasing_epochs, "increasing positive epochs, e.g. (30, 60)"),
+    "optimizer.decay": _positive_float(),
+    "jit_compile": _boolean(),
+    "seed": _integer(0),
+    "strategy": _one_of(STRATEGIES),
+    "tpu": _text(non_empty=False),
+    "checkpoint_every_epochs": _integer(0),
+    "recalibrate_batch_norm_steps": _integer(0),
+    "eval_num_samples": _integer(1),
+    "summaries.num_heatmap_examples": _integer(1),
+    "summaries.num_analysis_examples": _integer(2),
+    "information_plane.enabled": _boolean(),
+    "information_plane.layers": (_layer_names, "a non-empty tuple of layer names"),
+    "information_plane.every": _integer(1),
+    "information_plane.num_examples": _integer(2),
+    "information_plane.num_bins": _integer(2),
+    "nuisance.enabled": _boolean(),
+    "nuisance.epochs": _integer(1),
+    "nuisance.representation_layer": _text(),
+    "iwae_samples": _integer(1),
+    "iwae_examples": _integer(1),
+}
+
+
+def flatten(config):
+    """{"a.b": value} for a ConfigDict or dict, tuples as lists (as in JSON)."""
+    values = json.loads(config.to_json()) if hasattr(config, "to_json") else config
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            flat.update({f"{key}.{k}": v for k, v in flatten(value).items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def validate(config):
+    """Checks every field against its range (`RANGES`).
+
+    Raises:
+        ConfigError: naming the first bad field, its value and its range.
+    """
+    flat = flatten(config)
+    for field, (check, expected) in RANGES.items():
+        if field not in flat:
+            raise ConfigError(f"config field `{field}` is missing; start the config from "
+                              "base_config() in infodropout_tf/training/config.py.")
+        if not check(flat[field]):
+            raise ConfigError(f"invalid config field `{field}`: expected {expected}, "
+                              f"received {flat[field]!r}.")
+
+
+def differences(stored, config, ignore=()):
+    """Sorted fields whose values differ between two configs."""
+    a, b = flatten(stored), flatten(config)
+    return sorted(field for field in set(a) | set(b)
+                  if field not in ignore and a.get(field, "<absent>") != b.get(field, "<absent>"))
+
+
+def closest_field(config, name):
+    """The field of `config` most like `name`, or None."""
+    matches = difflib.get_close_matches(name, list(flatten(config)), n=1, cutoff=0.5)
+    return matches[0] if matches else None

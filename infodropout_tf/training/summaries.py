@@ -19,7 +19,6 @@ Written under `workdir/tensorboard/analysis`, and as
 the workdir (replaced every epoch).
 """
 
-import json
 import os
 
 import keras
@@ -30,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from infodropout_tf import atomic_files  # noqa: E402
 from infodropout_tf.information.bounds import layer_inputs_model  # noqa: E402
 from infodropout_tf.information.bounds import network_of  # noqa: E402
 from infodropout_tf.information.gaussian import total_correlation  # noqa: E402
@@ -40,10 +40,9 @@ from infodropout_tf.priors import LogNormalPrior  # noqa: E402
 
 
 def _save_figure(figure, path):
-    temporary = path + ".incomplete.png"
-    figure.savefig(temporary, dpi=90)
+    atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=90,
+                                                                   format="png"))
     plt.close(figure)
-    os.replace(temporary, path)
 
 
 def _normalised(image):
@@ -172,9 +171,9 @@ class AnalysisSummaries(keras.callbacks.Callback):
             axis.set_ylabel(label)
         figure.suptitle(f"Information flow through the information-dropout layers, epoch {step}")
         _save_figure(figure, os.path.join(self.workdir, "information_flow.png"))
-        with open(os.path.join(self.workdir, "information_flow.json"), "w") as f:
-            json.dump({"epoch": step, "layers": {n: {"total": t, "per_unit": u}
-                                                 for n, (t, u) in flow.items()}}, f)
+        atomic_files.write_json(
+            os.path.join(self.workdir, "information_flow.json"),
+            {"epoch": step, "layers": {n: {"total": t, "per_unit": u} for n, (t, u) in flow.items()}})
 
     def _plot_total_correlation(self):
         steps, values = zip(*self.total_correlations)

@@ -1,0 +1,121 @@
+"""The resume state of a run: weights, optimizer and epoch, never half-written.
+
+Keras's `BackupAndRestore` overwrites `latest.weights.h5` in place, so a
+kill during the write leaves no resumable state. Here each epoch's state
+goes to its own file, written aside and renamed (`atomic_files`), and
+`training_metadata.json`, which names that file and the epoch, is replaced
+only afterwards: at any instant the metadata names a complete file. The
+previous epoch's file is deleted last.
+
+If the backup is unreadable all the same (a disk error, a file edited by
+hand), training resumes from the newest readable
+`checkpoints/epoch_NNNN.keras`, which also holds the optimizer.
+"""
+
+import json
+import os
+import re
+import zipfile
+
+import keras
+from absl import logging
+
+from infodropout_tf import atomic_files
+from infodropout_tf.training.workdir import WorkdirError
+
+_STATE_PATTERN = re.compile(r"^epoch_\d{4,}\.weights\.h5$")
+
+
+class Backup:
+    """Saves and restores a run's state in `directory`.
+
+    Args:
+        directory: The backup folder, e.g. `workdir/backup`.
+        workdir: The run's `Workdir`, whose epoch checkpoints are the
+            fallback when the backup cannot be read.
+    """
+
+    def __init__(self, directory, workdir):
+        self.directory = directory
+        self.workdir = workdir
+        self.metadata_path = os.path.join(directory, "training_metadata.json")
+
+    def save(self, model, epoch):
+        """Commits the state after `epoch` completed epochs."""
+        name = f"epoch_{epoch:04d}.weights.h5"
+        atomic_files.write_with(os.path.join(self.directory, name), model.save_weights)
+        atomic_files.write_json(self.metadata_path, {"epoch": epoch, "weights": name})
+        for old in os.listdir(self.directory):
+            if _STATE_PATTERN.match(old) and old != name:
+                os.remove(os.path.join(self.directory, old))
+
+    def saved_epoch(self):
+        """The epoch the backup holds (0 without one), read without loading."""
+        try:
+            with open(self.metadata_path) as f:
+                return int(json.load(f)["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def restore(self, model):
+        """Loads the newest complete state into `model`; returns its epoch.
+
+        Returns 0, leaving `model` as it is, when the run has no state yet.
+
+        Raises:
+            WorkdirError: a backup exists but neither it nor any epoch
+                checkpoint can be read.
+        """
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        if not os.path.exists(self.metadata_path):
+            checkpoints = self.workdir.epoch_checkpoints()
+            if not checkpoints:
+                return 0
+            problem = f"{self.metadata_path} is missing"
+        else:
+            try:
+                with open(self.metadata_path) as f:
+                    metadata = json.load(f)
+                epoch, name = int(metadata["epoch"]), metadata["weights"]
+                model.load_weights(os.path.join(self.directory, name))
+                return epoch
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                problem = f"the backup in {self.directory} is unreadable ({_reason(error)})"
+        for epoch, path in sorted(self.workdir.epoch_checkpoints().items(), reverse=True):
+            try:
+                _require_zip(path)
+                model.load_weights(path)
+            except (OSError, ValueError, KeyError) as error:
+                logging.warning("Skipping %s: %s", path, _reason(error))
+                continue
+            logging.warning("%s; resuming from %s (epoch %d) instead.", problem, path, epoch)
+            return epoch
+        raise WorkdirError(
+            f"{problem}, and no readable checkpoints/epoch_*.keras remains to resume from. "
+            f"Delete {self.workdir.path} to start the run over, or use another --workdir.")
+
+
+def _require_zip(path):
+    # Keras reports a truncated .keras archive as "File not found".
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a complete .keras file (truncated?)")
+
+
+def _reason(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def load_model(path):
+    """`keras.models.load_model` with one clear error for an unreadable file.
+
+    Raises:
+        WorkdirError: naming `path` and why it cannot be read.
+    """
+    try:
+        _require_zip(path)
+        return keras.models.load_model(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise WorkdirError(f"cannot read the model {path}: {_reason(error)}. Rerun training to "
+                           "rewrite it, or point at an intact file.") from error

@@ -1,0 +1,110 @@
+"""Test metrics of a trained model, and the `infodropout-evaluate` command."""
+
+import os
+
+import keras
+import numpy as np
+
+from infodropout_tf import atomic_files
+from infodropout_tf import models
+from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
+from infodropout_tf.evaluation import evaluate_two_modes
+from infodropout_tf.information.bounds import network_of
+from infodropout_tf.training import config as config_lib
+from infodropout_tf.training.backup import load_model
+from infodropout_tf.training.experiment import load_split
+from infodropout_tf.training.workdir import Workdir
+from infodropout_tf.training.workdir import WorkdirError
+
+# Fields that only say how to evaluate: the evaluation command may change
+# them; every other field must match the trained run's config.
+EVALUATION_FIELDS = ("num_epochs", "dataset.data_dir", "tpu", "strategy", "jit_compile",
+                     "batch_size", "eval_steps", "eval_num_samples",
+                     "recalibrate_batch_norm_steps", "iwae_samples", "iwae_examples",
+                     "nuisance.enabled", "nuisance.epochs", "nuisance.representation_layer")
+
+
+def test_metrics(config, model, train, test):
+    """Deterministic and noisy test errors (VAE: loss terms and the IWAE bound).
+
+    Classifiers' BatchNorm statistics are first recalibrated with the noise
+    off on training batches (the original's "dry run").
+    """
+    steps = config.eval_steps if config.eval_steps > 0 else None
+    if isinstance(model, models.VAE):
+        metrics = model.evaluate(test, steps=steps, verbose=0, return_dict=True)
+        metrics["iwae_log_likelihood"] = vae_log_likelihood(config, model)
+        return {k: float(v) for k, v in metrics.items()}
+    if config.recalibrate_batch_norm_steps > 0 and config.strategy != "multi_worker":
+        recalibrate_batch_norm(model, train, steps=config.recalibrate_batch_norm_steps)
+    evaluation_data = test.take(steps) if steps else test
+    return evaluate_two_modes(model, evaluation_data, num_samples=config.eval_num_samples)
+
+
+def vae_log_likelihood(config, model):
+    """Mean importance-weighted bound on log p(x) over test examples (nats)."""
+    test = load_split(config, f"{config.dataset.test_split}[:{config.iwae_examples}]", 100, False)
+    values = [model.importance_weighted_log_likelihood(x, config.iwae_samples).numpy()
+              for x, _ in test]
+    return float(np.concatenate(values).mean())
+
+
+def latest_model_path(workdir):
+    """`model.keras`, else the newest `checkpoints/epoch_NNNN.keras`."""
+    final = workdir.join("model.keras")
+    if os.path.exists(final):
+        return final
+    checkpoints = workdir.epoch_checkpoints()
+    if not checkpoints:
+        raise WorkdirError(f"workdir {workdir.path} holds no model.keras nor "
+                           "checkpoints/epoch_*.keras; train first.")
+    return checkpoints[max(checkpoints)]
+
+
+def evaluate(config, workdir):
+    """Loads the latest model of `workdir`, recalibrates BatchNorm and tests it.
+
+    Reports the test error with deterministic and noisy representations
+    (VAE: negative ELBO and importance-weighted bound) and, with
+    `nuisance.enabled`, the error of a digit classifier trained on the
+    frozen representation (Occluded CIFAR, paper Fig. 4). Results go to
+    `workdir/evaluation.json`.
+
+    Raises:
+        WorkdirError: the workdir was trained with another config (fields
+            other than `EVALUATION_FIELDS` differ) or holds no readable model.
+    """
+    config_lib.validate(config)
+    workdir = Workdir(workdir)
+    workdir.check_same_experiment(config, ignore=EVALUATION_FIELDS)
+    path = latest_model_path(workdir)
+    model = load_model(path)
+    train = load_split(config, config.dataset.train_split, config.batch_size, True)
+    test = load_split(config, config.dataset.test_split, config.batch_size, False)
+    results = {"model": path, **test_metrics(config, model, train, test)}
+    if config.nuisance.enabled and not isinstance(model, models.VAE):
+        results["nuisance_error"] = nuisance_error(config, model)
+    atomic_files.write_json(workdir.join("evaluation.json"), results)
+    return results
+
+
+def nuisance_error(config, model):
+    """Test error of a linear digit classifier on the frozen representation."""
+    network = network_of(model)
+    representation = keras.Model(network.inputs,
+                                 network.get_layer(config.nuisance.representation_layer).output)
+    representation.trainable = False
+    features = keras.layers.GlobalAveragePooling2D()(representation.output)
+    classifier = keras.Model(representation.inputs, keras.layers.Dense(10)(features))
+    classifier.compile(keras.optimizers.Adam(1e-3),
+                       keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=["accuracy"])
+    steps = config.steps_per_epoch if config.steps_per_epoch > 0 else None
+    nuisance_train = load_split(config, config.dataset.train_split, config.batch_size, True,
+                                label_key="nuisance_label")
+    classifier.fit(nuisance_train, epochs=config.nuisance.epochs, steps_per_epoch=steps, verbose=0)
+    nuisance_test = load_split(config, config.dataset.test_split, config.batch_size, False,
+                               label_key="nuisance_label")
+    eval_steps = config.eval_steps if config.eval_steps > 0 else None
+    accuracy = classifier.evaluate(nuisance_test, steps=eval_steps, verbose=0, return_dict=True)
+    return 1.0 - float(accuracy["accuracy"])

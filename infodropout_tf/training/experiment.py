@@ -1,0 +1,96 @@
+"""What a config builds: its data splits, its model and its optimizer."""
+
+import keras
+import tensorflow as tf
+
+from infodropout_tf import data
+from infodropout_tf import models
+from infodropout_tf.information.bounds import network_of
+from infodropout_tf.training.config import ConfigError
+
+
+def _data_options(config):
+    return {"data_dir": config.dataset.data_dir or None, **config.dataset.options.to_dict()}
+
+
+def num_train_examples(config):
+    return data.num_examples(config.dataset.name, config.dataset.train_split,
+                             **_data_options(config))
+
+
+def load_split(config, split, batch_size, training, **overrides):
+    """Batches of `split`: shuffled and without a short last batch when training."""
+    options = {"label_key": config.dataset.label_key, **_data_options(config), **overrides}
+    dataset = data.load(config.dataset.name, split, batch_size=batch_size, shuffle=training,
+                        seed=config.seed, drop_remainder=training, **options)
+    if config.strategy == "multi_worker":
+        sharding = tf.data.Options()
+        sharding.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA)
+        dataset = dataset.with_options(sharding)
+    return dataset
+
+
+def steps_per_epoch(config, num_train):
+    """Training steps per epoch; refuses a batch larger than the data."""
+    if config.batch_size > num_train:
+        raise ConfigError(
+            f"invalid config field `batch_size`: {config.batch_size} is larger than the "
+            f"{num_train} examples of {config.dataset.name}:{config.dataset.train_split}, so "
+            f"no full batch exists; use at most {num_train}.")
+    if config.steps_per_epoch > 0:
+        return config.steps_per_epoch
+    return num_train // config.batch_size
+
+
+def model_config(config, num_train):
+    """The `models.build` dict, with num_train_examples = -1 resolved."""
+    model = config.model.to_dict()
+    if model.get("num_train_examples") == -1:
+        model["num_train_examples"] = num_train
+    if model["name"] != "vae":
+        model.setdefault("seed", config.seed)
+    return model
+
+
+def make_optimizer(config, steps_per_epoch):
+    """SGD (momentum, Nesterov) or Adam, the rate divided at `boundaries` epochs."""
+    settings = config.optimizer
+    learning_rate = settings.learning_rate
+    if settings.boundaries:
+        learning_rate = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [int(epoch * steps_per_epoch) for epoch in settings.boundaries],
+            [settings.learning_rate * settings.decay**i
+             for i in range(len(settings.boundaries) + 1)],
+        )
+    if settings.name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=settings.momentum,
+                                    nesterov=settings.nesterov)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def build_model(config, strategy, num_train, steps, example_inputs):
+    """The compiled model, built on `example_inputs` (resuming needs its weights).
+
+    Raises:
+        ConfigError: a layer named by the config is not in the model.
+    """
+    with strategy.scope():
+        try:
+            model = models.build(model_config(config, num_train))
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"invalid config field in `model`: {error}") from error
+        model.compile(make_optimizer(config, steps), jit_compile=config.jit_compile)
+        model(example_inputs)
+    network = network_of(model)
+    required = []
+    if config.information_plane.enabled:
+        required += [("information_plane.layers", name) for name in config.information_plane.layers]
+    if config.nuisance.enabled:
+        required.append(("nuisance.representation_layer", config.nuisance.representation_layer))
+    names = {layer.name for layer in network._flatten_layers(include_self=False)}
+    for field, name in required:
+        if name not in names:
+            raise ConfigError(f"invalid config field `{field}`: the model has no layer {name!r}; "
+                              f"its layers are {sorted(names)}.")
+    return model
