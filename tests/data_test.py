@@ -5,11 +5,17 @@ CIFAR-10 is faked in the format of its python archive.
 """
 
 import gzip
+import hashlib
 import io
 import os
 import pathlib
 import pickle
+import re
+import shlex
 import shutil
+import struct
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -18,6 +24,7 @@ import tensorflow_datasets as tfds
 
 from infodropout_tf import data
 from infodropout_tf.data import __main__ as cli
+from infodropout_tf.data import archives
 from infodropout_tf.data import cluttered_mnist
 from infodropout_tf.data import occluded_cifar
 from infodropout_tf.data import zca
@@ -45,27 +52,80 @@ def work_dir(tmp_path, shared_data_dir):
     return str(data_dir)
 
 
-def _fake_cifar_archive(directory, train_per_batch=40, test=50, seed=0):
-    """Writes a cifar-10-python.tar.gz with the real layout and random pixels."""
+class _Python2Pickler(pickle._Pickler):
+    """Pickles as Python 2's cPickle wrote the CIFAR-10 batches.
+
+    Protocol 2, every string (keys, names, raw pixels) a byte string
+    (BINSTRING, read back through `encoding="latin1"`); `_python2_pickle`
+    also names numpy 1's `numpy.core` module, as the real archive does.
+    """
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def _save_byte_string(self, obj):
+        raw = obj.encode("latin1") if isinstance(obj, str) else obj
+        if len(raw) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(raw)]) + raw)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(raw)) + raw)
+        self.memoize(obj)
+
+    dispatch[str] = _save_byte_string
+    dispatch[bytes] = _save_byte_string
+
+
+def _python2_pickle(content):
+    buffer = io.BytesIO()
+    _Python2Pickler(buffer, protocol=2).dump(content)
+    # Protocol 2 names globals as text lines, so the module can be swapped.
+    return buffer.getvalue().replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n")
+
+
+def _cifar_members(train_per_batch=40, test=50, seed=0):
+    """The members of a CIFAR-10 python archive, with random pixels."""
     rng = np.random.default_rng(seed)
-    arrays = {}
     members = {"cifar-10-batches-py/batches.meta": {
         "label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                         "horse", "ship", "truck"]}}
     for name, count in [(f"data_batch_{i}", train_per_batch) for i in range(1, 6)] + [
             ("test_batch", test)]:
-        batch = {"data": rng.integers(0, 256, size=(count, 3072), dtype=np.uint8),
-                 "labels": rng.integers(0, 10, size=count).tolist()}
-        arrays[name] = batch
-        members[f"cifar-10-batches-py/{name}"] = batch
+        members[f"cifar-10-batches-py/{name}"] = {
+            "data": rng.integers(0, 256, size=(count, 3072), dtype=np.uint8),
+            "labels": rng.integers(0, 10, size=count).tolist()}
+    return members
+
+
+def _write_cifar_archive(directory, members, dumps=_python2_pickle):
     path = os.path.join(directory, "cifar-10-python.tar.gz")
     with tarfile.open(path, "w:gz") as archive:
         for member, content in members.items():
-            payload = pickle.dumps(content)
+            payload = dumps(content)
             info = tarfile.TarInfo(member)
             info.size = len(payload)
             archive.addfile(info, io.BytesIO(payload))
-    return path, arrays
+    return path
+
+
+def _fake_cifar_archive(directory, train_per_batch=40, test=50, seed=0):
+    """Writes a cifar-10-python.tar.gz with the real layout and random pixels.
+
+    Its checksum is not the official one: prepare it with
+    `verify_checksum=False`.
+    """
+    members = _cifar_members(train_per_batch, test, seed)
+    arrays = {member.rsplit("/", 1)[1]: content for member, content in members.items()
+              if not member.endswith("batches.meta")}
+    return _write_cifar_archive(directory, members), arrays
+
+
+class _RunsCode:
+    """Unpickles into a shell command that writes `marker`."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"echo code ran > {shlex.quote(self.marker)}",)
 
 
 def _as_numpy(name, split, data_dir, **config):
@@ -158,7 +218,7 @@ def test_zca_whitening_gives_identity_covariance():
 def test_cifar_pipeline_standardises_whitens_and_reuses_the_matrix(tmp_path, monkeypatch):
     _, batches = _fake_cifar_archive(str(tmp_path))
     data_dir = str(tmp_path / "tfds")
-    data.prepare("cifar10", data_dir, source_dir=str(tmp_path))
+    data.prepare("cifar10", data_dir, source_dir=str(tmp_path), verify_checksum=False)
     assert data.num_examples("cifar10", "train", data_dir) == 200
 
     images, labels = next(iter(data.load("cifar10", "test", data_dir, batch_size=50)))
@@ -183,7 +243,7 @@ def test_cifar_pipeline_standardises_whitens_and_reuses_the_matrix(tmp_path, mon
 
 def test_occluded_cifar_has_both_labels_and_the_digit_drawn_in(tmp_path, work_dir):
     _fake_cifar_archive(str(tmp_path))
-    data.prepare("cifar10", work_dir, source_dir=str(tmp_path))
+    data.prepare("cifar10", work_dir, source_dir=str(tmp_path), verify_checksum=False)
     data.prepare("occluded_cifar10", work_dir, generation_seed=3)
     occluded = _as_numpy("occluded_cifar10", "test", work_dir, generation_seed=3)
     cifar = _as_numpy("cifar10", "test", work_dir)
@@ -208,6 +268,108 @@ def test_occluded_cifar_has_both_labels_and_the_digit_drawn_in(tmp_path, work_di
                                 zca_dir=str(tmp_path))))
     assert pairs[0].shape == (10, 32, 32, 3)
     assert set(pairs[1].numpy()) <= set(range(10))
+
+
+LABEL_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+               "ship", "truck"]
+
+
+def test_cifar_reader_reads_python2_and_python3_pickles(tmp_path):
+    members = _cifar_members(train_per_batch=4, test=3)
+    batch = members["cifar-10-batches-py/test_batch"]
+    # The real archive's form: numpy 1's module, byte strings, protocol 2.
+    assert b"cnumpy.core.multiarray\n_reconstruct\n" in _python2_pickle(batch)
+    writers = {"python2": _python2_pickle,
+               "protocol3": lambda content: pickle.dumps(content, protocol=3),
+               "protocol4": lambda content: pickle.dumps(content, protocol=4)}
+    for name, dumps in writers.items():
+        (tmp_path / name).mkdir()
+        _write_cifar_archive(str(tmp_path / name), members, dumps)
+        images, labels, names = archives.read_cifar10(str(tmp_path / name), "test",
+                                                      verify_checksum=False)
+        assert images.shape == (3, 32, 32, 3) and images.dtype == np.uint8
+        # A row is three 32x32 planes, red, green then blue, row-major.
+        row, column = 7, 19
+        planes = [channel * 1024 + row * 32 + column for channel in range(3)]
+        np.testing.assert_array_equal(images[:, row, column, :], batch["data"][:, planes])
+        assert labels.tolist() == batch["labels"]
+        assert names == LABEL_NAMES
+
+
+def test_cifar_checksum_is_verified_before_reading(tmp_path, work_dir, monkeypatch):
+    # 500 fake images make an archive of several 1 MiB chunks.
+    path, _ = _fake_cifar_archive(str(tmp_path), train_per_batch=100)
+    assert os.path.getsize(path) > 1 << 20
+    found = hashlib.md5(pathlib.Path(path).read_bytes()).hexdigest()
+    with monkeypatch.context() as patch:
+        def read(*args, **kwargs):
+            raise AssertionError("the archive was opened before its checksum was checked")
+
+        patch.setattr(archives.tarfile, "open", read)
+        with pytest.raises(ValueError) as error:
+            data.prepare("cifar10", work_dir, source_dir=str(tmp_path))
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"{path} has MD5 {found}, expected c58f30108f718f92721af3b95e74349a" in message
+    assert "Download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
+    assert "pass verify_checksum=False (--skip_checksum)" in message
+    assert sorted(os.listdir(work_dir)) == ["mnist"]
+    # The streamed digest is the whole file's: with it expected, the archive reads.
+    monkeypatch.setattr(archives, "CIFAR10_MD5", found)
+    images, labels, _ = archives.read_cifar10(str(tmp_path), "train")
+    assert images.shape == (500, 32, 32, 3) and labels.shape == (500,)
+
+
+def _crafted_cifar_archive(tmp_path):
+    """A CIFAR-10 archive whose data_batch_1 writes tmp_path/marker when unpickled."""
+    marker = tmp_path / "marker"
+    # The payload is live: unpickled freely, it writes its marker.
+    control = tmp_path / "control"
+    pickle.loads(pickle.dumps(_RunsCode(str(control))))
+    assert control.read_text() == "code ran\n"
+    members = _cifar_members()
+    members["cifar-10-batches-py/data_batch_1"] = {"data": _RunsCode(str(marker)), "labels": [0]}
+    source = tmp_path / "archives"
+    source.mkdir()
+    _write_cifar_archive(str(source), members, pickle.dumps)
+    return source, marker
+
+
+CRAFTED_ERROR = (r"cifar-10-python.tar.gz: cifar-10-batches-py/data_batch_1 names the global "
+                 r"\w+\.system, which a CIFAR-10 batch never holds; the archive is not the "
+                 r"official CIFAR-10 archive")
+
+
+def test_crafted_cifar_pickle_is_refused_without_running_code(tmp_path, work_dir):
+    source, marker = _crafted_cifar_archive(tmp_path)
+    with pytest.raises(ValueError) as error:
+        data.prepare("cifar10", work_dir, source_dir=str(source), verify_checksum=False)
+    assert not marker.exists()
+    assert re.search(CRAFTED_ERROR, str(error.value))
+    assert "\n" not in str(error.value)
+    assert sorted(os.listdir(work_dir)) == ["mnist"]
+
+
+TF_IMPORT_LOG = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\)|"
+                           r"[IWE]\d{4} [\d:.]+ +\d+ \w+\.cc:\d+\]")
+
+
+def test_crafted_cifar_pickle_is_refused_by_the_command_line(tmp_path):
+    source, marker = _crafted_cifar_archive(tmp_path)
+    data_dir = tmp_path / "tfds"
+    result = subprocess.run(
+        [sys.executable, "-m", "infodropout_tf.data", "prepare", "cifar10", "--from", str(source),
+         "--data_dir", str(data_dir), "--skip_checksum"],
+        capture_output=True, text=True, check=False)
+    assert not marker.exists()
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    # TensorFlow's C++ runtime logs a few lines when imported, whatever
+    # TF_CPP_MIN_LOG_LEVEL says; everything else must be the one error line.
+    lines = [line for line in result.stderr.splitlines() if not TF_IMPORT_LOG.match(line)]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert re.search(CRAFTED_ERROR, lines[0])
+    assert not data_dir.exists()
 
 
 def test_occlude_blends_with_digit_opacity():
@@ -304,6 +466,13 @@ def test_unknown_names_and_options(shared_data_dir):
         data.prepare("svhn", shared_data_dir)
     with pytest.raises(ValueError, match=r"takes no generation options"):
         data.load("mnist", data_dir=shared_data_dir, image_size=64)
+    # Only the CIFAR-10 archive has a checksum to skip.
+    with pytest.raises(ValueError, match=r"`verify_checksum`.*Received: "
+                                         r"verify_checksum=False with name='mnist'"):
+        data.prepare("mnist", shared_data_dir, verify_checksum=False)
+    with pytest.raises(ValueError, match=r"`verify_checksum`.*Received: "
+                                         r"verify_checksum='no' with name='cifar10'"):
+        data.prepare("cifar10", shared_data_dir, verify_checksum="no")
     with pytest.raises(ValueError, match=r"`label_key`.*Received: label_key='nuisance_label'"):
         data.load("mnist", data_dir=shared_data_dir, label_key="nuisance_label")
     with pytest.raises(ValueError, match=r"`binarization`.*Received: binarization='otsu'"):
@@ -335,7 +504,7 @@ def test_wrong_idx_file_is_named(tmp_path):
 def test_corrupt_cifar_archive_and_existing_data_untouched(tmp_path, work_dir):
     (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"not a tarball")
     with pytest.raises(ValueError, match=r"cifar-10-python.tar.gz could not be read"):
-        data.prepare("cifar10", work_dir, source_dir=str(tmp_path))
+        data.prepare("cifar10", work_dir, source_dir=str(tmp_path), verify_checksum=False)
     assert sorted(os.listdir(work_dir)) == ["mnist"]
     empty = tmp_path / "empty"
     empty.mkdir()
