@@ -20,6 +20,9 @@ MARK = ".incomplete"
 class OutputWriteError(OSError):
     """An output could not be written; the previous version is untouched."""
 
+    def __str__(self):
+        return self.strerror  # the whole message, without "[Errno N]"
+
 
 def temporary_path(path):
     """`dir/name.incomplete.ext` for `dir/name.ext`.

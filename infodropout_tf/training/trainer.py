@@ -70,8 +70,8 @@ def train_and_evaluate(config, workdir):
         finished = _finished_metrics(config, workdir, backup)
         if finished is not None:
             return finished
-        workdir.write_config(config)
         completed = backup.restore(model)
+        workdir.write_config(config)
         workdir.discard_after(completed)
         if completed:
             logging.info("Resuming from epoch %d of %d.", completed, config.num_epochs)

@@ -1,0 +1,389 @@
+"""Fault injection: kills, divergence, full disks and bad input, on the tiny config.
+
+Each test reproduces one way a run used to lose or mix its outputs, and
+asserts what a user sees: the exit status, one error line without a
+traceback, a workdir left byte for byte as it was where nothing should
+change, and after a rerun every epoch logged exactly once, in the CSV and
+in TensorBoard, with no partial file left behind.
+"""
+
+import csv
+import errno
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from infodropout_tf import atomic_files
+from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import evaluate as evaluate_lib
+from infodropout_tf.training import trainer
+from infodropout_tf.training.callbacks import FiniteStateGuard
+from infodropout_tf.training.callbacks import NonFiniteLossError
+from infodropout_tf.training.workdir import WorkdirError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TESTING = str(ROOT / "configs" / "testing.py")
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _config(**overrides):
+    config = config_lib.from_file(TESTING)
+    for key, value in overrides.items():
+        target = config
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return config
+
+
+def _cli(*arguments, prelude="", program="run_train"):
+    """Runs a command-line program in a fresh process, `prelude` first."""
+    script = "\n".join([
+        "import sys", prelude, "from infodropout_tf.training import apps",
+        f"sys.argv = ['infodropout'] + {list(arguments)!r}", f"apps.{program}()"])
+    return subprocess.Popen([sys.executable, "-c", script], env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _finish(process, timeout=300):
+    stdout, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stdout, stderr
+
+
+def _one_error_line(stderr):
+    """The last stderr line, after checking there is no traceback."""
+    assert "Traceback" not in stderr, stderr[-3000:]
+    return stderr.strip().splitlines()[-1]
+
+
+def _snapshot(directory):
+    return {str(p.relative_to(directory)): p.read_bytes()
+            for p in sorted(pathlib.Path(directory).rglob("*")) if p.is_file()}
+
+
+def _csv_epochs(workdir):
+    with open(os.path.join(workdir, "training_log.csv")) as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def _tensorboard_steps(workdir, split, tag="epoch_loss"):
+    steps = []
+    directory = os.path.join(workdir, "tensorboard", split)
+    for name in sorted(os.listdir(directory)):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(directory, name)):
+            steps += [event.step for value in event.summary.value if value.tag == tag]
+    return sorted(steps)
+
+
+def _temporaries(workdir):
+    return [str(p) for p in pathlib.Path(workdir).rglob("*")
+            if atomic_files.is_temporary(p.name)]
+
+
+def _assert_complete(workdir, num_epochs):
+    """Every epoch logged once, final outputs present, nothing partial."""
+    assert _csv_epochs(workdir) == list(range(num_epochs))
+    expected_steps = list(range(1, num_epochs + 1))
+    assert _tensorboard_steps(workdir, "train") == expected_steps
+    assert _tensorboard_steps(workdir, "validation") == expected_steps
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
+        f"epoch_{e:04d}.keras" for e in expected_steps]
+    assert json.loads((pathlib.Path(workdir) / "backup" / "training_metadata.json")
+                      .read_text())["epoch"] == num_epochs
+    assert (pathlib.Path(workdir) / "metrics.json").exists()
+    assert _temporaries(workdir) == []
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A workdir of the testing config trained to the end (2 epochs)."""
+    workdir = tmp_path_factory.mktemp("finished") / "run"
+    trainer.train_and_evaluate(_config(), str(workdir))
+    return workdir
+
+
+@pytest.fixture
+def finished_copy(finished, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(finished, copy)
+    return copy
+
+
+# 1 and 3: a kill at any point of an epoch's end leaves a resumable state ----------
+
+_KILL_INSIDE_SAVE_WEIGHTS = """
+import os, signal, keras
+_save_weights = keras.Model.save_weights
+def save_weights(self, filepath, *args, **kwargs):
+    _save_weights(self, filepath, *args, **kwargs)
+    if "epoch_0002" in str(filepath):  # the backup of epoch 2, half written
+        with open(filepath, "r+b") as f:
+            f.truncate(os.path.getsize(filepath) // 2)
+        os.kill(os.getpid(), signal.SIGKILL)
+keras.Model.save_weights = save_weights
+"""
+
+_KILL_BEFORE_RENAME = """
+import os, signal
+from infodropout_tf import atomic_files
+_commit = atomic_files._commit
+def commit(temporary, path):
+    if {pattern!r} in path:
+        if os.path.isfile(temporary):
+            with open(temporary, "r+b") as f:
+                f.truncate(os.path.getsize(temporary) // 2)
+        os.kill(os.getpid(), signal.SIGKILL)
+    _commit(temporary, path)
+atomic_files._commit = commit
+"""
+
+
+@pytest.mark.parametrize("prelude", [
+    _KILL_INSIDE_SAVE_WEIGHTS,
+    _KILL_BEFORE_RENAME.format(pattern="checkpoints/epoch_0002"),
+    _KILL_BEFORE_RENAME.format(pattern="saved_model"),
+], ids=["backup weights", "epoch checkpoint", "SavedModel"])
+def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, tmp_path):
+    workdir = tmp_path / "run"
+    process = _cli(f"--config={TESTING}", "--config.num_epochs=3", f"--workdir={workdir}",
+                   prelude=prelude)
+    status, _, stderr = _finish(process)
+    assert status == -signal.SIGKILL, stderr[-3000:]
+    assert not (workdir / "metrics.json").exists()
+
+    trainer.train_and_evaluate(_config(num_epochs=3), str(workdir))
+    _assert_complete(workdir, 3)
+
+
+def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
+    workdir = tmp_path / "run"
+    arguments = [f"--config={TESTING}", "--config.num_epochs=3", "--config.steps_per_epoch=150",
+                 f"--workdir={workdir}"]
+    process = _cli(*arguments)
+    committed = workdir / "backup" / "training_metadata.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None and not committed.exists():
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    status, _, stderr = _finish(process)
+    assert status == 143, stderr[-3000:]
+    assert "Traceback" not in stderr
+    interrupted = keras.models.load_model(workdir / "checkpoints" / "interrupted.keras")
+    assert all(np.isfinite(w).all() for w in interrupted.get_weights())
+
+    resumed = _cli(*arguments)
+    status, _, stderr = _finish(resumed)
+    assert status == 0, stderr[-3000:]
+    assert "Resuming from epoch" in stderr
+    assert _csv_epochs(workdir) == [0, 1, 2]
+    assert _tensorboard_steps(workdir, "train") == [1, 2, 3]
+
+
+# 3 and 8: a full disk ---------------------------------------------------------------
+
+def test_full_disk_during_a_checkpoint_is_one_line_and_the_rerun_completes(tmp_path):
+    prelude = """
+import errno, os, keras
+_save = keras.Model.save
+def save(self, filepath, *args, **kwargs):
+    if "epoch_0002" in str(filepath):
+        with open(filepath, "wb") as f:
+            f.write(b"PK partial")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return _save(self, filepath, *args, **kwargs)
+keras.Model.save = save
+"""
+    workdir = tmp_path / "run"
+    process = _cli(f"--config={TESTING}", f"--workdir={workdir}", prelude=prelude)
+    status, _, stderr = _finish(process)
+    assert status == 1
+    line = _one_error_line(stderr)
+    assert line.startswith(f"error: could not write {workdir}/checkpoints/epoch_0002.keras "
+                           "(No space left on device)")
+    assert _temporaries(workdir) == []
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras"]
+    assert json.loads((workdir / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+
+    trainer.train_and_evaluate(_config(), str(workdir))
+    _assert_complete(workdir, 2)
+
+
+# 2: a diverged epoch is never saved -------------------------------------------------
+
+def test_an_epoch_with_nan_validation_loss_is_not_saved(tmp_path):
+    # The learning rate jumps by 1e12 for the last step of epoch 2: every
+    # training loss of the epoch is finite, its validation loss is NaN.
+    config = _config(**{"num_epochs": 3, "optimizer.boundaries": (1.34,),
+                        "optimizer.decay": 1e12})
+    workdir = tmp_path / "run"
+    with pytest.raises(NonFiniteLossError) as raised:
+        trainer.train_and_evaluate(config, str(workdir))
+    assert str(raised.value).startswith("the validation loss became nan at epoch 2; ")
+    assert "checkpoints/epoch_0001.keras keep the state after epoch 1" in str(raised.value)
+    assert _csv_epochs(workdir) == [0]
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras"]
+    metadata = json.loads((workdir / "backup" / "training_metadata.json").read_text())
+    assert metadata == {"epoch": 1, "weights": "epoch_0001.weights.h5"}
+    backup = keras.models.load_model(workdir / "checkpoints" / "epoch_0001.keras")
+    assert all(np.isfinite(w).all() for w in backup.get_weights())
+
+
+def test_divergence_in_the_first_epoch_says_nothing_was_saved(tmp_path):
+    workdir = tmp_path / "run"
+    with pytest.raises(NonFiniteLossError, match="at epoch 1; training stopped and no epoch "
+                                                 "completed, so nothing was saved"):
+        trainer.train_and_evaluate(_config(**{"optimizer.learning_rate": 1e12}), str(workdir))
+    assert not (workdir / "backup").exists() and not (workdir / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("corrupt", ["weight", "optimizer", "validation loss"])
+def test_guard_refuses_any_non_finite_state(corrupt):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    guard = FiniteStateGuard("/nowhere")
+    guard.set_model(model)
+    guard.on_epoch_begin(4)
+    logs = {"loss": 1.0, "val_loss": 1.0}
+    guard.on_epoch_end(4, logs)  # a finite state passes
+    if corrupt == "weight":
+        model.layers[0].kernel.assign(np.full((3, 2), np.inf))
+    elif corrupt == "optimizer":
+        momentum = [v for v in model.optimizer.variables if "momentum" in v.path][0]
+        momentum.assign(np.full(momentum.shape, np.nan))
+    else:
+        logs["val_loss"] = float("nan")
+    with pytest.raises(NonFiniteLossError, match="at epoch 5; .*after epoch 4"):
+        guard.on_epoch_end(4, logs)
+
+
+# 4, 5, 6, 7: configs are checked before anything is written --------------------------
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("model.beta", -1.0, "argument `beta`"),
+    ("num_epochs", 0, "`num_epochs`: expected an integer >= 1, received 0"),
+    ("num_epochs", -1, "`num_epochs`: expected an integer >= 1, received -1"),
+    ("batch_size", 0, "`batch_size`: expected an integer >= 1, received 0"),
+    ("batch_size", 60_001, "`batch_size`: 60001 is larger than the 60000 examples"),
+    ("optimizer.learning_rate", -0.1, "`optimizer.learning_rate`: expected a finite number > 0"),
+    ("eval_num_samples", 0, "`eval_num_samples`: expected an integer >= 1, received 0"),
+    ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
+])
+def test_a_rejected_config_writes_nothing_and_the_fixed_one_runs(field, value, expected,
+                                                                  tmp_path):
+    workdir = tmp_path / "run"
+    with pytest.raises(config_lib.ConfigError, match=expected):
+        trainer.train_and_evaluate(_config(**{field: value}), str(workdir))
+    assert not workdir.exists()
+
+
+def test_the_corrected_rerun_is_accepted(tmp_path):
+    workdir = tmp_path / "run"
+    with pytest.raises(config_lib.ConfigError):
+        trainer.train_and_evaluate(_config(**{"model.beta": -1.0}), str(workdir))
+    trainer.train_and_evaluate(_config(num_epochs=1), str(workdir))
+    assert _csv_epochs(workdir) == [0]
+
+
+def test_a_different_or_failing_rerun_leaves_a_finished_run_untouched(finished_copy):
+    before = _snapshot(finished_copy)
+    with pytest.raises(config_lib.ConfigError, match="batch_size"):
+        trainer.train_and_evaluate(_config(batch_size=0), str(finished_copy))
+    with pytest.raises(WorkdirError, match=r"these fields differ: optimizer.learning_rate "
+                                           r"\(0.05 here, 0.1 now\)\."):
+        trainer.train_and_evaluate(_config(**{"optimizer.learning_rate": 0.1}),
+                                   str(finished_copy))
+    with pytest.raises(WorkdirError, match=r"batch_size \(16 here, 8 now\), seed \(0 here, 3 now\)"):
+        trainer.train_and_evaluate(_config(batch_size=8, seed=3), str(finished_copy))
+    with pytest.raises(WorkdirError, match="holds 2 trained epochs, more than num_epochs=1"):
+        trainer.train_and_evaluate(_config(num_epochs=1), str(finished_copy))
+    stored = json.loads((finished_copy / "metrics.json").read_text())
+    assert trainer.train_and_evaluate(_config(), str(finished_copy)) == stored  # already done
+    assert _snapshot(finished_copy) == before
+
+
+def test_more_epochs_extend_a_finished_run(finished_copy):
+    before = json.loads((finished_copy / "metrics.json").read_text())
+    metrics = trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
+    assert metrics != before
+    assert json.loads((finished_copy / "config.json").read_text())["num_epochs"] == 3
+    _assert_complete(finished_copy, 3)
+
+
+# 8: unreadable resume state and models -------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["empty metadata", "truncated weights"])
+def test_an_unreadable_backup_falls_back_to_the_newest_checkpoint(damage, finished_copy):
+    backup = finished_copy / "backup"
+    if damage == "empty metadata":
+        (backup / "training_metadata.json").write_text("")
+    else:
+        weights = backup / "epoch_0002.weights.h5"
+        weights.write_bytes(weights.read_bytes()[:1000])
+    (finished_copy / "checkpoints" / "epoch_0002.keras").write_bytes(b"PK truncated")
+    trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
+    # Resumed from epoch_0001.keras, the newest readable checkpoint.
+    _assert_complete(finished_copy, 3)
+
+
+def test_an_unreadable_backup_without_checkpoints_is_one_clear_error(finished_copy):
+    (finished_copy / "backup" / "training_metadata.json").write_text("")
+    shutil.rmtree(finished_copy / "checkpoints")
+    before = _snapshot(finished_copy)
+    with pytest.raises(WorkdirError, match=r"the backup in .*backup is unreadable .* no readable "
+                                           r"checkpoints/epoch_\*.keras remains"):
+        trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
+    assert _snapshot(finished_copy) == before
+
+
+# 11: the evaluation command -------------------------------------------------------------
+
+def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_copy):
+    with pytest.raises(WorkdirError, match=r"these fields differ: model.width \(32 here, 64 now\)"):
+        evaluate_lib.evaluate(_config(**{"model.width": 64}), str(finished_copy))
+    # Evaluation settings may change.
+    results = evaluate_lib.evaluate(_config(eval_num_samples=3), str(finished_copy))
+    assert 0 <= results["noisy_error"] <= 1
+
+    model = finished_copy / "model.keras"
+    model.write_bytes(model.read_bytes()[:2000])
+    with pytest.raises(WorkdirError, match=f"cannot read the model {model}: .*truncated"):
+        evaluate_lib.evaluate(_config(), str(finished_copy))
+
+
+# 8: the command line says one line -------------------------------------------------------
+
+def test_command_line_errors_are_one_line(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def get_config(:\n")
+    workdir = tmp_path / "run"
+    cases = [
+        ([f"--config={tmp_path / 'missing.py'}"], 2, f"error: config file {tmp_path / 'missing.py'} "
+                                                     "does not exist"),
+        ([f"--config={broken}"], 2, f"error: config file {broken} failed to load (line 1): "
+                                    "SyntaxError"),
+        ([f"--config={TESTING}", "--config.nonexistent=1"], 2,
+         "error: unknown config field `nonexistent`. Did you mean `experiment`? The fields of "
+         "the config are: batch_size, checkpoint_every_epochs,"),
+        ([f"--config={TESTING}", "--config.modle.width=3"], 2,
+         "error: unknown config field `modle.width`. Did you mean `model.width`?"),
+        ([f"--config={TESTING}", "--config.batch_size=0"], 2,
+         "error: invalid config field `batch_size`: expected an integer >= 1, received 0."),
+    ]
+    processes = [_cli(*arguments, f"--workdir={workdir}") for arguments, _, _ in cases]
+    for process, (_, status, start) in zip(processes, cases):
+        code, _, stderr = _finish(process)
+        assert code == status, stderr[-3000:]
+        assert _one_error_line(stderr).startswith(start)
+    assert not workdir.exists()
