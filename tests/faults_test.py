@@ -8,7 +8,6 @@ in TensorBoard, with no partial file left behind.
 """
 
 import csv
-import errno
 import json
 import os
 import pathlib
@@ -168,8 +167,9 @@ def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, tmp_path):
 
 def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
     workdir = tmp_path / "run"
-    arguments = [f"--config={TESTING}", "--config.num_epochs=3", "--config.steps_per_epoch=150",
-                 f"--workdir={workdir}"]
+    # The learning rate drops at epoch 2: the resumed run must continue the schedule.
+    arguments = [f"--config={TESTING}", "--config.num_epochs=3", "--config.steps_per_epoch=100",
+                 "--config.optimizer.boundaries=(2,)", f"--workdir={workdir}"]
     process = _cli(*arguments)
     committed = workdir / "backup" / "training_metadata.json"
     deadline = time.time() + 240
@@ -188,6 +188,9 @@ def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
     assert "Resuming from epoch" in stderr
     assert _csv_epochs(workdir) == [0, 1, 2]
     assert _tensorboard_steps(workdir, "train") == [1, 2, 3]
+    with open(workdir / "training_log.csv") as f:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
+    np.testing.assert_allclose(rates, [0.05, 0.05, 0.005], rtol=1e-6)
 
 
 # 3 and 8: a full disk ---------------------------------------------------------------
@@ -367,6 +370,8 @@ def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_co
 def test_command_line_errors_are_one_line(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("def get_config(:\n")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
     workdir = tmp_path / "run"
     cases = [
         ([f"--config={tmp_path / 'missing.py'}"], 2, f"error: config file {tmp_path / 'missing.py'} "
@@ -380,8 +385,13 @@ def test_command_line_errors_are_one_line(tmp_path):
          "error: unknown config field `modle.width`. Did you mean `model.width`?"),
         ([f"--config={TESTING}", "--config.batch_size=0"], 2,
          "error: invalid config field `batch_size`: expected an integer >= 1, received 0."),
+        ([f"--config={TESTING}", "--config.num_epochs=many"], 2,
+         "error: flag --config.num_epochs=many: invalid literal for int()"),
+        ([f"--config={TESTING}", f"--workdir={blocker / 'run'}"], 1,
+         f"error: workdir {blocker / 'run'} is not writable"),
     ]
-    processes = [_cli(*arguments, f"--workdir={workdir}") for arguments, _, _ in cases]
+    # A later --workdir overrides the default one.
+    processes = [_cli(f"--workdir={workdir}", *arguments) for arguments, _, _ in cases]
     for process, (_, status, start) in zip(processes, cases):
         code, _, stderr = _finish(process)
         assert code == status, stderr[-3000:]

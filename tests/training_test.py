@@ -4,12 +4,10 @@ import csv
 import json
 import os
 import pathlib
-import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 
 import keras
 import numpy as np
@@ -18,7 +16,9 @@ import tensorflow as tf
 
 from infodropout_tf import data
 from infodropout_tf.training import config as config_lib
-from infodropout_tf.training import train_lib
+from infodropout_tf.training import evaluate as evaluate_lib
+from infodropout_tf.training import experiment
+from infodropout_tf.training import trainer
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -117,7 +117,7 @@ def test_every_paper_experiment_has_a_config():
 def test_config_smoke_run(name, tmp_path):
     config = _small(name, tmp_path)
     workdir = tmp_path / "run"
-    metrics = train_lib.train_and_evaluate(config, str(workdir))
+    metrics = trainer.train_and_evaluate(config, str(workdir))
     is_vae = config.model.name == "vae"
     convolutional = "all_cnn" in config.model.name
 
@@ -152,7 +152,7 @@ def test_config_smoke_run(name, tmp_path):
 
     # The SavedModel, in a fresh process, predicts as the trained model.
     model = keras.models.load_model(workdir / "model.keras")
-    x = next(iter(train_lib.load_split(config, "test", 4, False)))[0].numpy()
+    x = next(iter(experiment.load_split(config, "test", 4, False)))[0].numpy()
     np.save(tmp_path / "x.npy", x)
     served = _reload_in_fresh_process(workdir / "saved_model", tmp_path / "x.npy",
                                       tmp_path / "out.npz")
@@ -167,7 +167,7 @@ def test_config_smoke_run(name, tmp_path):
         assert kl_maps and all(v.shape[0] == 4 and np.all(np.isfinite(v)) for v in kl_maps.values())
 
     # The evaluation command on the same workdir.
-    results = train_lib.evaluate(config, str(workdir))
+    results = evaluate_lib.evaluate(config, str(workdir))
     assert json.loads((workdir / "evaluation.json").read_text()) == results
     if config.nuisance.enabled:
         assert 0 <= results["nuisance_error"] <= 1
@@ -188,9 +188,11 @@ def _run_in_subprocess(config, workdir, prelude="", env=ENV):
     script = textwrap.dedent(f"""
         {prelude}
         import json, ml_collections
-        from infodropout_tf.training import train_lib
+        from infodropout_tf.training import evaluate as evaluate_lib
+from infodropout_tf.training import experiment
+from infodropout_tf.training import trainer
         config = ml_collections.ConfigDict(json.loads({config.to_json()!r}))
-        train_lib.train_and_evaluate(config, {str(workdir)!r})
+        trainer.train_and_evaluate(config, {str(workdir)!r})
         """)
     return subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -243,82 +245,3 @@ def test_two_local_workers_agree_on_the_weights(tmp_path):
         np.testing.assert_array_equal(a, b)
     assert _losses(tmp_path / "run") == _losses(tmp_path / "run" / "workers" / "1")
 
-
-@pytest.mark.slow
-def test_killed_run_resumes_at_the_right_epoch_and_learning_rate(tmp_path):
-    config = _testing_config(**{"num_epochs": 3, "steps_per_epoch": 150,
-                                "optimizer.boundaries": (2,), "optimizer.learning_rate": 0.05})
-    workdir = tmp_path / "run"
-    process = _run_in_subprocess(config, workdir)
-    log = workdir / "training_log.csv"
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 2:  # header + epoch 1
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the run ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_after = len(log.read_text().splitlines()) - 1
-    assert 1 <= killed_after < 3
-
-    process = _run_in_subprocess(config, workdir)
-    _, errors = process.communicate(timeout=300)
-    assert process.returncode == 0, errors[-2000:]
-    with open(log) as f:
-        rows = list(csv.DictReader(f))
-    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]  # none lost, none repeated
-    np.testing.assert_allclose([float(row["learning_rate"]) for row in rows],
-                               [0.05, 0.05, 0.005], rtol=1e-6)
-
-
-def _cli(*arguments):
-    return subprocess.run([sys.executable, str(ROOT / "train" / "train.py"), *arguments],
-                          env=ENV, capture_output=True, text=True, timeout=300)
-
-
-@pytest.mark.slow
-def test_bad_inputs_fail_with_one_clear_line(tmp_path):
-    testing = f"--config={CONFIGS / 'testing.py'}"
-    missing = _cli("--config=configs/no_such_experiment.py", f"--workdir={tmp_path / 'a'}")
-    assert missing.returncode != 0 and "no_such_experiment.py" in missing.stderr
-
-    unknown = _cli(testing, "--config.modle.width=3", f"--workdir={tmp_path / 'b'}")
-    assert unknown.returncode != 0 and "modle" in unknown.stderr
-
-    wrong_type = _cli(testing, "--config.num_epochs=many", f"--workdir={tmp_path / 'c'}")
-    assert wrong_type.returncode != 0 and "num_epochs" in wrong_type.stderr
-
-    blocker = tmp_path / "a_file"
-    blocker.write_text("not a folder")
-    unwritable = _cli(testing, f"--workdir={blocker / 'run'}")
-    assert unwritable.returncode == 1
-    assert unwritable.stderr.strip().splitlines()[-1].startswith(
-        f"error: workdir {blocker / 'run'} is not writable")
-
-    workdir = tmp_path / "run"
-    first = _cli(testing, f"--workdir={workdir}")
-    assert first.returncode == 0, first.stderr[-2000:]
-    before = {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()}
-    other = _cli(f"--config={CONFIGS / 'mnist_mlp.py'}", f"--workdir={workdir}")
-    assert other.returncode == 1
-    assert other.stderr.strip().splitlines()[-1] == (
-        f"error: workdir {workdir} holds a run of another experiment (its experiment, model "
-        "differ from this config's). Use another --workdir, or delete that one to start over.")
-    assert {p: p.read_bytes() for p in workdir.rglob("*") if p.is_file()} == before
-    assert "Outputs in" in first.stdout and "saved_model" in first.stdout
-
-
-def test_non_finite_loss_stops_and_keeps_the_last_good_backup(tmp_path):
-    # Epoch 1 trains normally; at epoch 2 the learning rate jumps to 5e10.
-    config = _testing_config(**{"num_epochs": 3, "optimizer.boundaries": (1,),
-                                "optimizer.decay": 1e12})
-    workdir = tmp_path / "run"
-    with pytest.raises(train_lib.NonFiniteLossError,
-                       match=r"the loss became (nan|inf) at epoch 2.*keeps the state after the last good epoch"):
-        train_lib.train_and_evaluate(config, str(workdir))
-    metadata = json.loads((workdir / "backup" / "training_metadata.json").read_text())
-    assert metadata["epoch"] == 1
-    backup = keras.models.load_model(workdir / "checkpoints" / "epoch_0001.keras")
-    assert all(np.all(np.isfinite(w)) for w in backup.get_weights())
-    assert not (workdir / "model.keras").exists()
