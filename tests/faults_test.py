@@ -148,6 +148,7 @@ atomic_files._commit = commit
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prelude", [
     _KILL_INSIDE_SAVE_WEIGHTS,
     _KILL_BEFORE_RENAME.format(pattern="checkpoints/epoch_0002"),
@@ -165,6 +166,7 @@ def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, tmp_path):
     _assert_complete(workdir, 3)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
     workdir = tmp_path / "run"
     # The learning rate drops at epoch 2: the resumed run must continue the schedule.
@@ -195,6 +197,7 @@ def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
 
 # 3 and 8: a full disk ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_full_disk_during_a_checkpoint_is_one_line_and_the_rerun_completes(tmp_path):
     prelude = """
 import errno, os, keras
@@ -367,6 +370,7 @@ def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_co
 
 # 8: the command line says one line -------------------------------------------------------
 
+@pytest.mark.slow
 def test_command_line_errors_are_one_line(tmp_path):
     broken = tmp_path / "broken.py"
     broken.write_text("def get_config(:\n")
