@@ -179,9 +179,8 @@ def finite_array(name, value, ndim=None, min_rows=1):
         raise error(name, expected, f"a value of type {type(value).__name__}") from None
     if array.dtype.kind not in "iuf":
         raise error(name, expected, f"an array of dtype {array.dtype}")
-    if (ndim is not None and array.ndim != ndim) or array.ndim < 1:
-        raise error(name, expected, f"shape {array.shape}")
-    if array.size == 0 or array.shape[0] < min_rows:
+    wrong_rank = array.ndim < 1 or (ndim is not None and array.ndim != ndim)
+    if wrong_rank or array.size == 0 or array.shape[0] < min_rows:
         raise error(name, expected, f"shape {array.shape}")
     array = array.astype(np.float64)
     non_finite = int(np.sum(~np.isfinite(array)))

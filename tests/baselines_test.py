@@ -111,3 +111,49 @@ def test_suppress_noise_turns_every_layer_off_even_when_training(name):
         np.testing.assert_array_equal(layer(x, training=True), x)
     if name != "none":
         assert not np.allclose(layer(x, training=True), x)
+
+
+@pytest.mark.parametrize("rate", [float("nan"), float("inf"), True])
+def test_non_finite_and_boolean_rates_are_rejected(rate):
+    for cls in (layers.BinaryDropout, layers.GaussianDropout):
+        with pytest.raises(ValueError, match=rf"`rate`\. Expected a float in \[0, 1\)\. "
+                                             rf"Received: rate={rate!r}$"):
+            cls(rate)
+
+
+@pytest.mark.parametrize("alpha", [float("inf"), float("nan"), True, -0.5])
+def test_non_finite_boolean_and_negative_constant_alphas_are_rejected(alpha):
+    with pytest.raises(ValueError, match=rf"`alpha`\. Expected a positive finite float\. "
+                                         rf"Received: alpha={alpha!r}$"):
+        layers.ConstantLogNormalNoise(alpha=alpha)
+
+
+@pytest.mark.parametrize("name", sorted(layers.NOISE_LAYERS))
+@pytest.mark.parametrize("seed", [True, 1.5, "3"])
+def test_every_layer_rejects_seeds_that_are_not_integers(name, seed):
+    with pytest.raises(ValueError, match=rf"`seed`\..*Received: seed={seed!r}$"):
+        layers.get(name, seed=seed)
+
+
+@pytest.mark.parametrize("name", sorted(layers.NOISE_LAYERS))
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_every_layer_rejects_integer_and_boolean_features(name, dtype):
+    # Keras's own GaussianDropout fails with a TensorFlow type error here and
+    # the layers used to return truncated noise: now every one, the identity
+    # included (so that swapping layers never changes the accepted inputs),
+    # names itself, the dtype and the fix, in training and at inference.
+    features = np.ones((2, 3), dtype)
+    for training in (True, False):
+        layer = layers.get(name, seed=0, name="noisy")
+        cls = type(layer).__name__
+        with pytest.raises(ValueError, match=rf"{cls} layer 'noisy' expects floating-point "
+                                             rf"features\. Received: features of dtype "
+                                             rf"{dtype}\. Cast the inputs to float first"):
+            layer(features, training=training)
+
+
+@pytest.mark.parametrize("name", sorted(layers.NOISE_LAYERS))
+def test_every_layer_passes_an_empty_batch_through(name):
+    empty = np.ones((0, 3), "float32")
+    outputs = layers.get(name, seed=0)(empty, training=True)
+    assert outputs.shape == (0, 3)

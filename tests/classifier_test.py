@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from infodropout_tf import models
 
@@ -101,3 +102,34 @@ def test_weight_decay_covers_alpha_branches_and_prior_parameters():
 def test_negative_weight_decay_is_rejected():
     with pytest.raises(ValueError, match=r"weight_decay.*Received: weight_decay=-1"):
         models.build({"name": "mlp", "weight_decay": -1})
+
+
+@pytest.mark.parametrize("sample_weight", [None, np.zeros((0,), "float32")])
+def test_empty_batch_loss_is_exactly_the_weight_decay(sample_weight):
+    # Cross-entropy and KL means over no examples are 0 (as Keras's own
+    # losses define them), not 0 / 0: the loss is the weight decay alone.
+    model = _model()
+    x, y = np.zeros((0, 6, 6, 1), "float32"), np.zeros((0,), "int64")
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        loss = model.compute_loss(x, y, logits, sample_weight=sample_weight)
+    assert logits.shape == (0, 4)
+    assert [float(term) for term in model.losses] == [0.0] * len(model.kl_layers)
+    np.testing.assert_allclose(float(loss), WEIGHT_DECAY * float(model.l2_penalty()), rtol=1e-6)
+    gradients = tape.gradient(loss, model.trainable_weights)
+    assert all(np.all(np.isfinite(g)) for g in gradients)
+
+
+def test_zero_sample_weights_give_a_zero_cross_entropy():
+    model = _model()
+    x, y = _fixed_batch()
+    logits = model(x)
+    model.compute_loss(x, y, logits, sample_weight=np.zeros(len(x), "float32"))
+    assert float(model.cross_entropy_tracker.result()) == 0.0
+
+
+@pytest.mark.parametrize("weight_decay", [float("inf"), float("nan"), True])
+def test_non_finite_and_boolean_weight_decay_is_rejected(weight_decay):
+    with pytest.raises(ValueError, match=rf"`weight_decay`\..*"
+                                         rf"Received: weight_decay={weight_decay!r}$"):
+        models.build({"name": "mlp", "weight_decay": weight_decay})

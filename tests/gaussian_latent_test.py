@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_probability as tfp
 
 from infodropout_tf.layers import GaussianLatent
@@ -54,3 +55,38 @@ def test_bad_arguments(kwargs, match):
 def test_rank_is_checked():
     with pytest.raises(ValueError, match=r"rank 2.*\(2, 3, 4\)"):
         GaussianLatent(2)(np.ones((2, 3, 4), "float32"))
+
+
+@pytest.mark.parametrize(
+    "kwargs,name,value",
+    [
+        ({"units": True}, "units", True),
+        ({"units": 2.0}, "units", 2.0),
+        ({"units": 2, "beta": float("inf")}, "beta", float("inf")),
+        ({"units": 2, "beta": float("nan")}, "beta", float("nan")),
+        ({"units": 2, "num_train_examples": True}, "num_train_examples", True),
+        ({"units": 2, "seed": True}, "seed", True),
+    ],
+)
+def test_non_finite_and_boolean_arguments_are_rejected(kwargs, name, value):
+    with pytest.raises(ValueError, match=rf"argument `{name}`\..*Received: {name}={value!r}$"):
+        GaussianLatent(**kwargs)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "bool"])
+def test_integer_inputs_are_rejected(dtype):
+    with pytest.raises(ValueError, match=rf"GaussianLatent layer 'latent' expects floating-point "
+                                         rf"inputs\. Received: inputs of dtype {dtype}"):
+        GaussianLatent(2, name="latent")(np.ones((2, 3), dtype), training=True)
+
+
+def test_empty_batch_gives_an_empty_sample_and_exactly_zero_kl():
+    layer = GaussianLatent(3, beta=2.0, num_train_examples=10, seed=0)
+    inputs = tf.Variable(np.ones((0, 5), "float32"))
+    with tf.GradientTape() as tape:
+        z = layer(inputs, training=True)
+        loss = layer.losses[0]
+    assert z.shape == (0, 3)
+    assert float(loss) == 0.0 and float(layer.kl_per_example) == 0.0
+    for gradient in tape.gradient(loss, layer.trainable_weights):
+        assert np.all(np.isfinite(gradient))

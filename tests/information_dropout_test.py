@@ -338,3 +338,66 @@ def test_block_model_trains_under_xla():
     history = model.fit(x, np.arange(32) % 2, epochs=3, batch_size=8, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
     assert history["loss"][-1] < history["loss"][0]
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("max_alpha", float("inf")),
+        ("max_alpha", float("nan")),
+        ("max_alpha", True),
+        ("beta", float("inf")),
+        ("beta", float("nan")),
+        ("beta", True),
+        ("num_train_examples", True),
+        ("num_train_examples", 1000.0),
+        ("alpha_kernel_size", True),
+        ("alpha_strides", True),
+        ("alpha_strides", 1.0),
+        ("seed", True),
+        ("seed", "1"),
+    ],
+)
+def test_non_finite_floats_and_booleans_as_numbers_are_rejected(name, value):
+    # Before, an infinite max_alpha or beta gave a NaN loss, seed=True a
+    # tensor-conversion error, and alpha_kernel_size=True a 1x1 kernel.
+    with pytest.raises(ValueError, match=rf"argument `{name}`\..*Received: {name}={value!r}$"):
+        InformationDropout(**{name: value})
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+@pytest.mark.parametrize("training", [True, False])
+def test_integer_and_boolean_features_are_rejected_in_every_mode(dtype, training):
+    layer = InformationDropout(seed=0, name="info")
+    features = np.ones((2, 4), dtype)
+    with pytest.raises(ValueError, match=rf"InformationDropout layer 'info' expects "
+                                         rf"floating-point features\. Received: features of "
+                                         rf"dtype {dtype}\. Cast the inputs to float first"):
+        layer(features, training=training)
+
+
+def test_integer_block_inputs_and_symbolic_integer_inputs_are_rejected():
+    features = np.ones((2, 4, 4, 3), "float32")
+    with pytest.raises(ValueError, match=r"'info' expects floating-point block_inputs\. "
+                                         r"Received: block_inputs of dtype int32"):
+        InformationDropout(name="info")([features, np.ones((2, 4, 4, 3), "int32")])
+    # At model-building time too, before any data flows.
+    with pytest.raises(ValueError, match=r"floating-point features\. .*dtype uint8"):
+        InformationDropout(name="info")(keras.Input((4,), dtype="uint8"))
+
+
+@pytest.mark.parametrize("prior", ["log_uniform", "log_normal"])
+@pytest.mark.parametrize("shape", [(0, 5), (0, 4, 4, 3)])
+def test_empty_batch_gives_empty_output_and_exactly_zero_kl(prior, shape):
+    layer = InformationDropout(prior=prior, beta=3.0, num_train_examples=10, seed=0)
+    features = tf.Variable(np.ones(shape, "float32"))
+    with tf.GradientTape() as tape:
+        outputs, kl_map = layer(features, training=True, return_kl_map=True)
+        loss = layer.losses[0]
+    assert outputs.shape == shape and kl_map.shape == shape
+    # The documented value: the mean KL over no examples is 0, not 0/0.
+    assert float(loss) == 0.0
+    assert float(layer.kl_per_example) == 0.0
+    gradients = tape.gradient(loss, layer.trainable_weights)
+    for gradient in gradients:
+        np.testing.assert_array_equal(gradient, np.zeros(gradient.shape))

@@ -61,3 +61,29 @@ def test_callback_writes_trajectory_tensorboard_and_plot(tmp_path, mnist_train, 
 def test_callback_rejects_bad_every(tmp_path):
     with pytest.raises(ValueError, match=r"`every`.*Received: every=0"):
         information.InformationPlane(str(tmp_path), ["dropout"], [], [], every=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,name,received",
+    [
+        ({"layer_names": "dropout"}, "layer_names", "layer_names='dropout'"),
+        ({"num_samples": 0}, "num_samples", "num_samples=0"),
+        ({"num_bins": True}, "num_bins", "num_bins=True"),
+        ({"gaussian_components": 0}, "gaussian_components", "gaussian_components=0"),
+        ({"gaussian_samples": 0}, "gaussian_samples", "gaussian_samples=0"),
+        ({"seed": -1}, "seed", "seed=-1"),
+    ],
+)
+def test_estimate_rejects_bad_arguments_before_touching_the_model(kwargs, name, received):
+    # model=None: the checks come before any estimate is computed.
+    arguments = {"model": None, "layer_names": ["dropout"], "dataset": [], **kwargs}
+    with pytest.raises(ValueError, match=rf"`{name}`\..*Received: {received}$"):
+        information.estimate_information_plane(**arguments)
+
+
+@pytest.mark.parametrize("every", [0, True, 1.0])
+def test_callback_rejects_bad_intervals_before_creating_the_workdir(tmp_path, every):
+    workdir = str(tmp_path / "plane")
+    with pytest.raises(ValueError, match=rf"`every`\..*Received: every={every!r}$"):
+        information.InformationPlane(workdir, ["dropout"], [], [], every=every)
+    assert not os.path.exists(workdir)

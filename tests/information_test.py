@@ -261,3 +261,138 @@ def test_kl_mass_inside_boxes_rejects_bad_inputs():
         information.kl_mass_inside_boxes(-np.ones((1, 2, 2)), [[0, 0, 1, 1]], 2)
     with pytest.raises(ValueError, match=r"boxes of shape \(batch, 4\)"):
         information.kl_mass_inside_boxes(np.ones((2, 2, 2)), [[0, 0, 1, 1]], 2)
+
+
+# Edge cases: empty, mismatched, non-finite and degenerate inputs --------------------
+
+_EMPTY, _NAN = np.ones((0, 5)), np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 1.0]])
+_PAIR = np.random.default_rng(9).normal(size=(20, 2))
+
+
+@pytest.mark.parametrize(
+    "estimate,name,received",
+    [
+        (lambda: information.gaussian_dropout_information(_EMPTY, 0.5),
+         "representations", r"shape \(0, 5\)"),
+        (lambda: information.gaussian_dropout_information(_NAN, 0.5),
+         "representations", r"shape \(3, 2\) with 1 non-finite values"),
+        (lambda: information.gaussian_dropout_information(_PAIR, float("inf")),
+         "sigma", "sigma=inf"),
+        (lambda: information.gaussian_dropout_information(_PAIR, 0.5, num_samples=0),
+         "num_samples", "num_samples=0"),
+        (lambda: information.gaussian_dropout_information(_PAIR, 0.5, num_components=0),
+         "num_components", "num_components=0"),
+        (lambda: information.gaussian_dropout_information(_PAIR, 0.5, min_scale=0.0),
+         "min_scale", "min_scale=0.0"),
+        (lambda: information.gaussian_dropout_information(_PAIR, 0.5, block_size=True),
+         "block_size", "block_size=True"),
+        (lambda: information.gaussian_dropout_information(_PAIR, 0.5, seed=-1),
+         "seed", "seed=-1"),
+        (lambda: information.binning_information(_EMPTY), "representations", r"shape \(0, 5\)"),
+        (lambda: information.binning_information(_NAN), "representations", "non-finite"),
+        (lambda: information.binning_information(_PAIR, np.zeros(19, int)),
+         "labels", r"20 rows, as many as `representations`\. Received: shape \(19,\)"),
+        (lambda: information.binning_information(_PAIR, num_bins=True),
+         "num_bins", "num_bins=True"),
+        (lambda: information.binning_information(_PAIR, bin_size=float("nan")),
+         "bin_size", "bin_size=nan"),
+        (lambda: information.mine_lower_bound(_EMPTY, _EMPTY), "x", r"shape \(0, 5\)"),
+        (lambda: information.mine_lower_bound(_PAIR, _PAIR[:10]),
+         "z", r"20 rows, as many as `x`\. Received: shape \(10, 2\)"),
+        (lambda: information.mine_lower_bound(_PAIR, _PAIR, batch_size=0),
+         "batch_size", "batch_size=0"),
+        (lambda: information.mine_lower_bound(_PAIR, _PAIR, steps=0), "steps", "steps=0"),
+        (lambda: information.mine_lower_bound(_PAIR, _PAIR, moving_average_rate=0.0),
+         "moving_average_rate", "moving_average_rate=0.0"),
+        (lambda: information.mine_lower_bound(_PAIR, _NAN), "z", "non-finite"),
+        (lambda: information.total_correlation(_EMPTY), "samples", r"shape \(0, 5\)"),
+        (lambda: information.total_correlation(_PAIR[:1]), "samples", r"shape \(1, 2\)"),
+        (lambda: information.total_correlation(_NAN), "samples", "non-finite"),
+        (lambda: information.gaussian_mutual_information(_PAIR, _PAIR[:5]),
+         "z", r"20 rows, as many as `x`"),
+        (lambda: information.gaussian_mutual_information(_NAN, _NAN), "x", "non-finite"),
+        (lambda: information.gaussian_entropy_bound(_EMPTY), "samples", r"shape \(0, 5\)"),
+        (lambda: information.gaussian_entropy_bound(np.ones((10, 2))),
+         "samples", r"shape \(10, 2\) with a covariance of rank 0"),
+        (lambda: information.label_entropy([]), "labels", r"shape \(0,\)"),
+        (lambda: information.label_entropy([0, 1], num_classes=0),
+         "num_classes", "num_classes=0"),
+    ],
+)
+def test_estimators_name_the_bad_argument(estimate, name, received):
+    with pytest.raises(ValueError, match=rf"^Invalid value received for argument `{name}`\. "
+                                         rf"Expected .*{received}"):
+        estimate()
+
+
+def test_a_constant_column_adds_exactly_nothing_to_total_correlation():
+    # A constant (e.g. a dead unit) is independent of everything: TC is that
+    # of the varying columns, and per dimension it counts in the layer width.
+    rng = np.random.default_rng(10)
+    varying = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], size=500)
+    with_constant = np.concatenate([varying, np.full((500, 1), 0.3)], axis=1)
+    total = information.total_correlation(varying, per_dimension=False)
+    assert total > 0.15  # about -1/2 log(1 - 0.36) = 0.22: a value that could be lost
+    assert information.total_correlation(with_constant, per_dimension=False) == total
+    assert information.total_correlation(with_constant) == total / 3
+    assert information.total_correlation(np.full((10, 4), 2.0)) == 0.0
+
+
+def test_a_constant_variable_carries_no_gaussian_mutual_information():
+    x, z = _correlated_gaussians(0.8, 2000, seed=11)
+    constant = np.full(2000, 5.0)
+    assert information.gaussian_mutual_information(constant, z) == 0.0
+    assert information.gaussian_mutual_information(x, constant) == 0.0
+    with_constant = np.stack([x, constant], axis=1)
+    expected = information.gaussian_mutual_information(x, z)
+    assert expected > 0.4
+    assert information.gaussian_mutual_information(with_constant, z) == expected
+
+
+def test_gaussian_dropout_estimate_is_finite_with_a_constant_unit():
+    # The noise-scale floor keeps both entropies and the bound finite when a
+    # unit is 0 on every input (a dead ReLU).
+    f = np.abs(np.random.default_rng(12).normal(size=(200, 3)))
+    f[:, 1] = 0.0
+    estimate = information.gaussian_dropout_information(f, 0.5, num_samples=500)
+    assert all(np.isfinite(value) for value in estimate.values())
+    assert 0 <= estimate["mutual_information"] <= math.log(200) + 1e-9
+
+
+def test_binning_labels_must_match_and_be_finite():
+    t = np.random.default_rng(13).normal(size=(6, 2))
+    with pytest.raises(ValueError, match=r"`labels`.*1 non-finite values"):
+        information.binning_information(t, np.array([0, 1, 0, 1, np.nan, 1]))
+
+
+def test_bounds_reject_an_empty_dataset_and_zero_samples():
+    model = _lenet("information")
+    with pytest.raises(ValueError, match=r"`dataset`\. Expected at least one example\. "
+                                         r"Received: an empty dataset"):
+        information.information_dropout_kl(model, "dropout", [])
+    with pytest.raises(ValueError, match=r"`dataset`.*an empty dataset"):
+        information.information_dropout_bound(model, "dropout", [])
+    with pytest.raises(ValueError, match=r"`dataset`.*an empty dataset"):
+        information.monte_carlo_cross_entropies(model, [], num_samples=2)
+    with pytest.raises(ValueError, match=r"`num_samples`.*Received: num_samples=0$"):
+        information.label_information_bound(model, _batches(), num_samples=0)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "bool"])
+def test_zero_entropy_noise_rejects_integer_inputs(dtype):
+    with pytest.raises(ValueError, match=rf"ZeroEntropyNoise layer 'noise' expects "
+                                         rf"floating-point inputs\. .*dtype {dtype}"):
+        information.ZeroEntropyNoise(seed=0, name="noise")(np.ones((2, 3), dtype), training=True)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_regularisers_reject_non_finite_weights(bad):
+    for regularizer in (information.SquaredNorm, information.LogVariance):
+        with pytest.raises(ValueError, match=rf"`weight`\..*Received: weight={bad!r}$"):
+            regularizer(bad)
+
+
+@pytest.mark.parametrize("bad", [0, True, 3.0])
+def test_conditional_log_variance_rejects_bad_class_counts(bad):
+    with pytest.raises(ValueError, match=rf"`num_classes`\..*Received: num_classes={bad!r}$"):
+        information.ConditionalLogVariance(num_classes=bad)

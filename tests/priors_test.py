@@ -146,3 +146,28 @@ def test_get_rejects_unknown_priors(bad):
 def test_log_normal_rejects_non_positive_sigma():
     with pytest.raises(ValueError, match=r"sigma_initial_value=0"):
         priors.LogNormalPrior(sigma_initial_value=0)
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("sigma_initial_value", float("inf")),
+        ("sigma_initial_value", float("nan")),
+        ("sigma_initial_value", True),
+        ("sigma_initial_value", -1.0),
+        ("mu_initial_value", float("inf")),
+        ("mu_initial_value", float("nan")),
+        ("mu_initial_value", True),
+        ("mu_initial_value", "0"),
+    ],
+)
+def test_log_normal_rejects_non_finite_and_boolean_initial_values(name, value):
+    with pytest.raises(ValueError, match=rf"argument `{name}`\. Expected a (positive )?finite "
+                                         rf"float\. Received: {name}={value!r}$"):
+        priors.LogNormalPrior(**{name: value})
+
+
+def test_log_normal_keeps_finite_initial_values_as_floats():
+    prior = priors.LogNormalPrior(mu_initial_value=-2, sigma_initial_value=np.float32(0.5))
+    assert (prior.mu_initial_value, prior.sigma_initial_value) == (-2.0, 0.5)
+    assert type(prior.sigma_initial_value) is float  # serialisable as JSON

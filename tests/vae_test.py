@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from infodropout_tf import models
 
@@ -67,3 +68,31 @@ def test_labels_in_the_data_do_not_change_the_objective():
     # The negative ELBO of 784 Bernoulli pixels at initialisation is about
     # 784 log 2 = 543 nats; a label target would make it negative.
     assert 300 < with_labels < 1000
+
+
+@pytest.mark.parametrize(
+    "config,name,value",
+    [
+        ({"max_alpha": float("inf")}, "max_alpha", float("inf")),
+        ({"latent": "information_dropout", "max_alpha": float("nan")}, "max_alpha",
+         float("nan")),
+        ({"hidden_layers": True}, "hidden_layers", True),
+        ({"seed": True}, "seed", True),
+    ],
+)
+def test_non_finite_and_boolean_vae_arguments(config, name, value):
+    with pytest.raises(ValueError, match=rf"`{name}`\..*Received: {name}={value!r}$"):
+        models.build({"name": "vae", **config})
+
+
+@pytest.mark.parametrize("latent", ["gaussian", "information_dropout"])
+def test_empty_batch_has_exactly_zero_loss_and_finite_gradients(latent):
+    model = models.build({"name": "vae", "latent": latent, "seed": 0})
+    x = np.zeros((0, 28, 28, 1), "float32")
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        loss = model.compute_loss(x, None, logits)
+    assert logits.shape == (0, 28, 28, 1)
+    assert float(loss) == 0.0
+    for gradient in tape.gradient(loss, model.trainable_weights):
+        assert gradient is None or np.all(np.isfinite(gradient))

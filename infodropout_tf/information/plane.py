@@ -163,11 +163,7 @@ class InformationPlane(keras.callbacks.Callback):
     def __init__(self, workdir, layer_names, train_data, test_data, every=1, resume=False,
                  **estimator_options):
         super().__init__()
-        if not (isinstance(every, int) and every > 0):
-            raise ValueError(
-                "Invalid value received for argument `every`. Expected a positive "
-                f"integer. Received: every={every!r}"
-            )
+        every = _validation.positive_int("every", every)
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
         self.layer_names = list(layer_names)

@@ -49,12 +49,7 @@ def _gaussian_entropy_of_noisy(z, weights=None):
 
 
 def _check_weight(weight):
-    if isinstance(weight, bool) or not (isinstance(weight, (int, float)) and weight >= 0):
-        raise ValueError(
-            "Invalid value received for argument `weight`. Expected a float >= 0. "
-            f"Received: weight={weight!r}"
-        )
-    return float(weight)
+    return _validation.non_negative_float("weight", weight)
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
@@ -94,13 +89,13 @@ class ConditionalLogVariance(keras.layers.Layer):
     Call it on `[z, labels]` (integer labels); it returns z unchanged.
 
     Args:
-        num_classes: Integer.
-        weight: Float >= 0.
+        num_classes: Integer > 0.
+        weight: Finite float >= 0.
     """
 
     def __init__(self, num_classes, weight=1e-3, **kwargs):
         super().__init__(**kwargs)
-        self.num_classes = num_classes
+        self.num_classes = _validation.positive_int("num_classes", num_classes)
         self.weight = _check_weight(weight)
 
     def call(self, inputs):

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.kl_penalty import batch_mean
 from infodropout_tf.models.replicas import scale_for_replicas
@@ -32,21 +33,14 @@ class Classifier(keras.Model):
 
     Args:
         network: A Keras model mapping inputs to logits (batch, classes).
-        weight_decay: Float >= 0.
+        weight_decay: Finite float >= 0.
         **kwargs: Base model keyword arguments, such as `name`.
     """
 
     def __init__(self, network, weight_decay=0.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(weight_decay, bool) or not (
-            isinstance(weight_decay, (int, float)) and weight_decay >= 0
-        ):
-            raise ValueError(
-                "Invalid value received for argument `weight_decay`. "
-                f"Expected a float >= 0. Received: weight_decay={weight_decay!r}"
-            )
+        self.weight_decay = _validation.non_negative_float("weight_decay", weight_decay)
         self.network = network
-        self.weight_decay = float(weight_decay)
         self.kl_layers = [
             layer
             for layer in network._flatten_layers(include_self=False)
