@@ -6,7 +6,11 @@ temporary name next to its destination and renamed into place only once it
 is complete. A kill or a full disk at any instant therefore leaves either
 the old file or the new one, plus at most a temporary file whose name
 contains `.incomplete` (`is_temporary`), which the trainer deletes when it
-next runs in that folder.
+next runs in that folder. (A directory is replaced in two renames; a kill
+between them leaves its old copy under a temporary name, which
+`remove_temporaries` puts back.) Files appended to as a run goes, the
+training CSV and TensorBoard event files, are instead cut back to their
+last complete epoch by the trainer (`training/workdir.py`).
 """
 
 import contextlib
@@ -64,8 +68,8 @@ def _commit(temporary, path):
     if os.path.isdir(temporary):
         # Directories cannot replace each other atomically: move the old one
         # aside first, so that a kill between the two renames still leaves
-        # one complete copy (named `*.incomplete.*.old`, restored by
-        # `recover`).
+        # one complete copy (named `*.incomplete*.old`, put back by
+        # `remove_temporaries`).
         previous = temporary + ".old"
         if os.path.exists(path):
             os.replace(path, previous)
@@ -132,13 +136,16 @@ def write_json(path, value):
         json.dump(value, f, indent=1)
 
 
-def remove_temporaries(directory):
+def remove_temporaries(directory, skip=()):
     """Deletes what interrupted writes left under `directory`.
 
     A directory output replaced by `write_with` whose new copy was never
-    renamed into place gets its previous copy back.
+    renamed into place gets its previous copy back. Top-level folders named
+    in `skip` are left alone.
     """
     for root, directories, files in os.walk(directory, topdown=True):
+        if root == directory:
+            directories[:] = [d for d in directories if d not in skip]
         for name in list(directories) + files:
             if not is_temporary(name):
                 continue

@@ -9,6 +9,7 @@ in TensorBoard, with no partial file left behind.
 
 import csv
 import json
+import logging
 import os
 import pathlib
 import shutil
@@ -149,20 +150,26 @@ atomic_files._commit = commit
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("prelude", [
-    _KILL_INSIDE_SAVE_WEIGHTS,
-    _KILL_BEFORE_RENAME.format(pattern="checkpoints/epoch_0002"),
-    _KILL_BEFORE_RENAME.format(pattern="saved_model"),
+@pytest.mark.parametrize("prelude, committed", [
+    (_KILL_INSIDE_SAVE_WEIGHTS, 1),
+    (_KILL_BEFORE_RENAME.format(pattern="checkpoints/epoch_0002"), 1),
+    (_KILL_BEFORE_RENAME.format(pattern="saved_model"), 3),
 ], ids=["backup weights", "epoch checkpoint", "SavedModel"])
-def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, tmp_path):
+def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, committed, tmp_path, caplog):
     workdir = tmp_path / "run"
     process = _cli(f"--config={TESTING}", "--config.num_epochs=3", f"--workdir={workdir}",
                    prelude=prelude)
     status, _, stderr = _finish(process)
     assert status == -signal.SIGKILL, stderr[-3000:]
     assert not (workdir / "metrics.json").exists()
+    assert json.loads((workdir / "backup" / "training_metadata.json").read_text())["epoch"] == \
+        committed
+    first_row = (workdir / "training_log.csv").read_text().splitlines()[:2]
 
+    caplog.set_level(logging.INFO, logger="absl")
     trainer.train_and_evaluate(_config(num_epochs=3), str(workdir))
+    assert f"Resuming from epoch {committed} of 3." in caplog.messages
+    assert (workdir / "training_log.csv").read_text().splitlines()[:2] == first_row
     _assert_complete(workdir, 3)
 
 
@@ -286,8 +293,7 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("eval_num_samples", 0, "`eval_num_samples`: expected an integer >= 1, received 0"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
 ])
-def test_a_rejected_config_writes_nothing_and_the_fixed_one_runs(field, value, expected,
-                                                                  tmp_path):
+def test_a_rejected_config_writes_nothing(field, value, expected, tmp_path):
     workdir = tmp_path / "run"
     with pytest.raises(config_lib.ConfigError, match=expected):
         trainer.train_and_evaluate(_config(**{field: value}), str(workdir))
@@ -319,10 +325,21 @@ def test_a_different_or_failing_rerun_leaves_a_finished_run_untouched(finished_c
     assert _snapshot(finished_copy) == before
 
 
-def test_more_epochs_extend_a_finished_run(finished_copy):
+def test_more_epochs_extend_a_finished_run(finished_copy, monkeypatch):
     before = json.loads((finished_copy / "metrics.json").read_text())
+    assert before["epochs"] == 2
+
+    # Killed after the third epoch's commit, before the final outputs: the
+    # metrics of the 2-epoch run must not pass for those of the 3-epoch one.
+    def killed(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer, "export_model", killed)
+        with pytest.raises(KeyboardInterrupt):
+            trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
     metrics = trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
-    assert metrics != before
+    assert metrics["epochs"] == 3 and metrics != before
     assert json.loads((finished_copy / "config.json").read_text())["num_epochs"] == 3
     _assert_complete(finished_copy, 3)
 
@@ -330,7 +347,8 @@ def test_more_epochs_extend_a_finished_run(finished_copy):
 # 8: unreadable resume state and models -------------------------------------------------
 
 @pytest.mark.parametrize("damage", ["empty metadata", "truncated weights"])
-def test_an_unreadable_backup_falls_back_to_the_newest_checkpoint(damage, finished_copy):
+def test_an_unreadable_backup_falls_back_to_the_newest_checkpoint(damage, finished_copy,
+                                                                  caplog):
     backup = finished_copy / "backup"
     if damage == "empty metadata":
         (backup / "training_metadata.json").write_text("")
@@ -338,9 +356,20 @@ def test_an_unreadable_backup_falls_back_to_the_newest_checkpoint(damage, finish
         weights = backup / "epoch_0002.weights.h5"
         weights.write_bytes(weights.read_bytes()[:1000])
     (finished_copy / "checkpoints" / "epoch_0002.keras").write_bytes(b"PK truncated")
+    caplog.set_level(logging.INFO, logger="absl")
     trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
-    # Resumed from epoch_0001.keras, the newest readable checkpoint.
+    assert any(message.endswith(f"resuming from {finished_copy}/checkpoints/epoch_0001.keras "
+                                "(epoch 1) instead.") for message in caplog.messages)
+    assert "Resuming from epoch 1 of 3." in caplog.messages
     _assert_complete(finished_copy, 3)
+
+
+def test_a_checkpoint_past_num_epochs_is_refused_after_a_fallback(finished_copy):
+    (finished_copy / "backup" / "training_metadata.json").write_text("")
+    before = _snapshot(finished_copy)
+    with pytest.raises(WorkdirError, match="holds 2 trained epochs, more than num_epochs=1"):
+        trainer.train_and_evaluate(_config(num_epochs=1), str(finished_copy))
+    assert _snapshot(finished_copy) == before
 
 
 def test_an_unreadable_backup_without_checkpoints_is_one_clear_error(finished_copy):

@@ -1,4 +1,5 @@
-"""The trainers: every config end to end, distribution, resuming, bad input."""
+"""The trainers: every config end to end, mirrored and multi-worker training
+(faults, resuming and bad input: faults_test.py)."""
 
 import csv
 import json
@@ -188,9 +189,7 @@ def _run_in_subprocess(config, workdir, prelude="", env=ENV):
     script = textwrap.dedent(f"""
         {prelude}
         import json, ml_collections
-        from infodropout_tf.training import evaluate as evaluate_lib
-from infodropout_tf.training import experiment
-from infodropout_tf.training import trainer
+        from infodropout_tf.training import trainer
         config = ml_collections.ConfigDict(json.loads({config.to_json()!r}))
         trainer.train_and_evaluate(config, {str(workdir)!r})
         """)
@@ -209,7 +208,9 @@ def test_mirrored_strategy_matches_one_device(tmp_path):
     # is in the loss at full strength, the replicas' different noise is not.
     config = _testing_config(**{"model.max_alpha": 1e-6, "num_epochs": 1, "steps_per_epoch": 5})
     single = tmp_path / "single"
-    _run_in_subprocess(config, single).communicate()
+    process = _run_in_subprocess(config, single)
+    _, errors = process.communicate()
+    assert process.returncode == 0, errors
     config.strategy = "mirrored"
     prelude = ("import tensorflow as tf; cpu = tf.config.list_physical_devices('CPU')[0]; "
                "tf.config.set_logical_device_configuration(cpu, "

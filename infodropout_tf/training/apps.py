@@ -9,17 +9,20 @@
 `python train/evaluate.py ...` from a checkout). Any config field can be
 overridden with `--config.<field>=<value>`.
 
-A problem prints one line, `error: ...`, naming what is wrong and the fix,
-and leaves the workdir as it was: exit status 2 for the command line and
-the config (a missing or broken config file, an unknown field, a value out
-of range), 1 for the data, the workdir, a full disk or a diverging run.
+A problem prints one line, `error: ...`, naming what is wrong and the fix:
+exit status 2 for the command line and the config (a missing or broken
+config file, an unknown field, a value out of range: nothing is written),
+1 for the data, the workdir, a full disk or a diverging run (the workdir
+keeps its last complete epoch, and rerunning resumes from there).
 Ctrl-C exits with 130 and SIGTERM with 143, after saving
 `checkpoints/interrupted.keras`; rerunning the same command resumes.
 """
 
+import os
 import signal
 import sys
 
+import tensorflow as tf
 from absl import app
 from absl import flags
 from absl import logging
@@ -36,7 +39,10 @@ _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file, e.g. configs/mnist_mlp.py.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder of the run.")
 
-_RUN_ERRORS = (WorkdirError, NonFiniteLossError, OutputWriteError, FileNotFoundError, ValueError)
+# OSError and OpError: a disk that fills while Keras or TensorFlow append
+# to a log or write a SavedModel.
+_RUN_ERRORS = (WorkdirError, NonFiniteLossError, OutputWriteError, OSError, ValueError,
+               tf.errors.OpError)
 
 
 class _Terminated(KeyboardInterrupt):
@@ -82,7 +88,9 @@ def _parse_flags(argv):
              if a.lstrip("-") == "config" or a.lstrip("-").startswith("config=")]
     try:
         if paths:
-            _check_overrides(argv, config_lib.from_file(paths[-1]))
+            # ml_collections accepts `file.py:argument`; the file is before the colon.
+            path = paths[-1] if os.path.exists(paths[-1]) else paths[-1].split(":")[0]
+            _check_overrides(argv, config_lib.from_file(path))
         remaining = flags.FLAGS(argv)
         if _CONFIG.value is None or _WORKDIR.value is None:
             _fail("both --config=configs/<experiment>.py and --workdir=DIR are required.", 2)

@@ -17,7 +17,6 @@ import os
 import re
 import zipfile
 
-import keras
 from absl import logging
 
 from infodropout_tf import atomic_files
@@ -45,15 +44,23 @@ class Backup:
         name = f"epoch_{epoch:04d}.weights.h5"
         atomic_files.write_with(os.path.join(self.directory, name), model.save_weights)
         atomic_files.write_json(self.metadata_path, {"epoch": epoch, "weights": name})
+        self._remove_states_other_than(name)
+
+    def _remove_states_other_than(self, name):
         for old in os.listdir(self.directory):
             if _STATE_PATTERN.match(old) and old != name:
                 os.remove(os.path.join(self.directory, old))
 
+    def _metadata(self):
+        """(epoch, weights file name) from training_metadata.json."""
+        with open(self.metadata_path) as f:
+            metadata = json.load(f)
+        return int(metadata["epoch"]), str(metadata["weights"])
+
     def saved_epoch(self):
-        """The epoch the backup holds (0 without one), read without loading."""
+        """The epoch the backup holds (0 without a readable one), without loading."""
         try:
-            with open(self.metadata_path) as f:
-                return int(json.load(f)["epoch"])
+            return self._metadata()[0]
         except (OSError, ValueError, KeyError, TypeError):
             return 0
 
@@ -66,27 +73,26 @@ class Backup:
             WorkdirError: a backup exists but neither it nor any epoch
                 checkpoint can be read.
         """
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        if not os.path.exists(self.metadata_path):
-            checkpoints = self.workdir.epoch_checkpoints()
-            if not checkpoints:
-                return 0
-            problem = f"{self.metadata_path} is missing"
-        else:
+        checkpoints = self.workdir.epoch_checkpoints()
+        if os.path.exists(self.metadata_path):
             try:
-                with open(self.metadata_path) as f:
-                    metadata = json.load(f)
-                epoch, name = int(metadata["epoch"]), metadata["weights"]
+                epoch, name = self._metadata()
                 model.load_weights(os.path.join(self.directory, name))
+                self._remove_states_other_than(name)  # a kill may have left one
                 return epoch
             except (OSError, ValueError, KeyError, TypeError) as error:
                 problem = f"the backup in {self.directory} is unreadable ({_reason(error)})"
-        for epoch, path in sorted(self.workdir.epoch_checkpoints().items(), reverse=True):
+        elif checkpoints:
+            # Only a kill between the first checkpoint and the first backup
+            # leaves checkpoints without a backup.
+            problem = f"{self.metadata_path} is missing"
+        else:
+            return 0
+        for epoch, path in sorted(checkpoints.items(), reverse=True):
             try:
-                _require_zip(path)
+                check_keras_file(path)
                 model.load_weights(path)
-            except (OSError, ValueError, KeyError) as error:
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
                 logging.warning("Skipping %s: %s", path, _reason(error))
                 continue
             logging.warning("%s; resuming from %s (epoch %d) instead.", problem, path, epoch)
@@ -96,8 +102,11 @@ class Backup:
             f"Delete {self.workdir.path} to start the run over, or use another --workdir.")
 
 
-def _require_zip(path):
-    # Keras reports a truncated .keras archive as "File not found".
+def check_keras_file(path):
+    """Raises ValueError if `path` is not a whole zip archive.
+
+    Keras reports a truncated `.keras` file as "File not found".
+    """
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a complete .keras file (truncated?)")
 
@@ -105,17 +114,3 @@ def _require_zip(path):
 def _reason(error):
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
-
-
-def load_model(path):
-    """`keras.models.load_model` with one clear error for an unreadable file.
-
-    Raises:
-        WorkdirError: naming `path` and why it cannot be read.
-    """
-    try:
-        _require_zip(path)
-        return keras.models.load_model(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise WorkdirError(f"cannot read the model {path}: {_reason(error)}. Rerun training to "
-                           "rewrite it, or point at an intact file.") from error

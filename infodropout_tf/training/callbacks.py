@@ -1,6 +1,6 @@
 """The trainer's callbacks, in the order an epoch's end runs them.
 
-`epoch_callbacks` returns them in that order: first the guard that refuses
+`trainer._callbacks` lists them in that order: first the guard that refuses
 a non-finite state, then the epoch's outputs (logs, summaries,
 checkpoint), and the backup last. The backup is the commit: an epoch counts
 as done only once everything it writes is on disk (see `workdir.py`).
@@ -55,12 +55,14 @@ class FiniteStateGuard(keras.callbacks.Callback):
     def _stop(self, what):
         # Epochs before this one were committed (the guard stops at the
         # first bad one), so the backup holds `self.epoch` epochs.
+        checkpoint = os.path.join(self.workdir, "checkpoints", checkpoint_name(self.epoch))
         if self.epoch == 0:
             saved = "no epoch completed, so nothing was saved"
         else:
-            saved = (f"{os.path.join(self.workdir, 'backup')} and "
-                     f"checkpoints/{checkpoint_name(self.epoch)} keep the state after epoch "
-                     f"{self.epoch}, the last finite one")
+            also = (f" and checkpoints/{checkpoint_name(self.epoch)}"
+                    if os.path.exists(checkpoint) else "")
+            saved = (f"{os.path.join(self.workdir, 'backup')}{also} keep the state after "
+                     f"epoch {self.epoch}, the last finite one")
         raise NonFiniteLossError(
             f"{what} at epoch {self.epoch + 1}; training stopped and {saved}. Lower "
             "optimizer.learning_rate or model.beta and train again in a new --workdir.")

@@ -44,9 +44,6 @@ def fit_distributed(model, strategy, train, test, *, epochs, initial_epoch, step
         for tracker in trackers:
             tracker.reset_state()
 
-    with strategy.scope():
-        # Its variables must exist before replicas update them.
-        model.optimizer.build(model.trainable_variables)
     callback_list = keras.callbacks.CallbackList(callbacks, model=model)
     callback_list.on_train_begin()
     train_iterator = iter(strategy.experimental_distribute_dataset(train.repeat()))

@@ -1,6 +1,7 @@
 """Test metrics of a trained model, and the `infodropout-evaluate` command."""
 
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -9,9 +10,9 @@ from infodropout_tf import atomic_files
 from infodropout_tf import models
 from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
 from infodropout_tf.evaluation import evaluate_two_modes
-from infodropout_tf.information.bounds import network_of
+from infodropout_tf.keras_utils import network_of
 from infodropout_tf.training import config as config_lib
-from infodropout_tf.training.backup import load_model
+from infodropout_tf.training.backup import check_keras_file
 from infodropout_tf.training.experiment import load_split
 from infodropout_tf.training.workdir import Workdir
 from infodropout_tf.training.workdir import WorkdirError
@@ -47,6 +48,21 @@ def vae_log_likelihood(config, model):
     values = [model.importance_weighted_log_likelihood(x, config.iwae_samples).numpy()
               for x, _ in test]
     return float(np.concatenate(values).mean())
+
+
+def load_model(path):
+    """`keras.models.load_model` with one clear error for an unreadable file.
+
+    Raises:
+        WorkdirError: naming `path` and why it cannot be read.
+    """
+    try:
+        check_keras_file(path)
+        return keras.models.load_model(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise WorkdirError(f"cannot read the model {path}: {reason}. Rerun training to "
+                           "rewrite it, or point at an intact file.") from error
 
 
 def latest_model_path(workdir):

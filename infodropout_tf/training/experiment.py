@@ -5,7 +5,8 @@ import tensorflow as tf
 
 from infodropout_tf import data
 from infodropout_tf import models
-from infodropout_tf.information.bounds import network_of
+from infodropout_tf.keras_utils import nested_layers
+from infodropout_tf.keras_utils import network_of
 from infodropout_tf.training.config import ConfigError
 
 
@@ -14,8 +15,12 @@ def _data_options(config):
 
 
 def num_train_examples(config):
-    return data.num_examples(config.dataset.name, config.dataset.train_split,
-                             **_data_options(config))
+    """The size of the training split; checks the dataset fields on the way."""
+    try:
+        return data.num_examples(config.dataset.name, config.dataset.train_split,
+                                 **_data_options(config))
+    except ValueError as error:
+        raise ConfigError(f"invalid config field in `dataset`: {error}") from error
 
 
 def load_split(config, split, batch_size, training, **overrides):
@@ -70,7 +75,7 @@ def make_optimizer(config, steps_per_epoch):
 
 
 def build_model(config, strategy, num_train, steps, example_inputs):
-    """The compiled model, built on `example_inputs` (resuming needs its weights).
+    """The compiled model and its optimizer, built on `example_inputs`.
 
     Raises:
         ConfigError: a layer named by the config is not in the model.
@@ -82,13 +87,16 @@ def build_model(config, strategy, num_train, steps, example_inputs):
             raise ConfigError(f"invalid config field in `model`: {error}") from error
         model.compile(make_optimizer(config, steps), jit_compile=config.jit_compile)
         model(example_inputs)
+        # Restoring a backup and replica updates need the optimizer's
+        # variables, created here in the strategy's scope.
+        model.optimizer.build(model.trainable_variables)
     network = network_of(model)
     required = []
     if config.information_plane.enabled:
         required += [("information_plane.layers", name) for name in config.information_plane.layers]
     if config.nuisance.enabled:
         required.append(("nuisance.representation_layer", config.nuisance.representation_layer))
-    names = {layer.name for layer in network._flatten_layers(include_self=False)}
+    names = {layer.name for layer in nested_layers(network)}
     for field, name in required:
         if name not in names:
             raise ConfigError(f"invalid config field `{field}`: the model has no layer {name!r}; "

@@ -4,9 +4,8 @@ import keras
 import tensorflow as tf
 
 from infodropout_tf import atomic_files
-from infodropout_tf.information.bounds import layer_inputs_model
-from infodropout_tf.information.bounds import network_of
-from infodropout_tf.layers import KLPenalty
+from infodropout_tf.keras_utils import network_of
+from infodropout_tf.kl_maps import kl_map_functions
 from infodropout_tf.layers import sampling_at_inference
 
 
@@ -33,15 +32,10 @@ def export_model(model, path):
 
     archive.add_endpoint("serve", lambda x: predict(x, False), signature)
     archive.add_endpoint("serve_noisy", lambda x: predict(x, True), signature)
-    kl_layers = [layer for layer in model._flatten_layers() if isinstance(layer, KLPenalty)]
-    if inputs and kl_layers:
-        to_inputs = {layer.name: layer_inputs_model(network, layer.name) for layer in kl_layers}
-        for submodel in to_inputs.values():
-            archive.track(submodel)
-
-        def kl_maps(x):
-            return {layer.name: layer(to_inputs[layer.name](x, training=False),
-                                      return_kl_map=True)[1] for layer in kl_layers}
-
-        archive.add_endpoint("kl_maps", kl_maps, signature)
+    functions = kl_map_functions(model)
+    if functions:
+        for function in functions.values():
+            archive.track(function.to_inputs)
+        archive.add_endpoint(
+            "kl_maps", lambda x: {name: f(x) for name, f in functions.items()}, signature)
     atomic_files.write_with(path, lambda temporary: archive.write_out(temporary, verbose=False))

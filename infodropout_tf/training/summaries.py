@@ -30,11 +30,11 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from infodropout_tf import atomic_files  # noqa: E402
-from infodropout_tf.information.bounds import layer_inputs_model  # noqa: E402
-from infodropout_tf.information.bounds import network_of  # noqa: E402
+from infodropout_tf import keras_utils  # noqa: E402
+from infodropout_tf.kl_maps import kl_layers  # noqa: E402
+from infodropout_tf.kl_maps import kl_map_functions  # noqa: E402
 from infodropout_tf.information.gaussian import total_correlation  # noqa: E402
 from infodropout_tf.layers import InformationDropout  # noqa: E402
-from infodropout_tf.layers import KLPenalty  # noqa: E402
 from infodropout_tf.priors import LOG_FEATURE_FLOOR  # noqa: E402
 from infodropout_tf.priors import LogNormalPrior  # noqa: E402
 
@@ -68,15 +68,11 @@ class AnalysisSummaries(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        network = network_of(self.model)
-        self.kl_layers = [layer for layer in network._flatten_layers(include_self=False)
-                          if isinstance(layer, KLPenalty)]
+        self.kl_layers = kl_layers(keras_utils.network_of(self.model))
         self.dropout_layers = [layer for layer in self.kl_layers
                                if isinstance(layer, InformationDropout)]
-        self.to_inputs = {}
-        if isinstance(network, keras.Model) and hasattr(network, "inputs"):
-            self.to_inputs = {layer.name: layer_inputs_model(network, layer.name)
-                              for layer in self.dropout_layers}
+        self.kl_maps = kl_map_functions(self.model, self.dropout_layers) \
+            if getattr(keras_utils.network_of(self.model), "inputs", None) else {}
         self._writer = tf.summary.create_file_writer(
             os.path.join(self.workdir, "tensorboard", "analysis"))
 
@@ -85,7 +81,7 @@ class AnalysisSummaries(keras.callbacks.Callback):
             self._writer.close()
 
     def _layer_outputs(self, layer):
-        inputs = self.to_inputs[layer.name](self.images, training=False)
+        inputs = self.kl_maps[layer.name].to_inputs(self.images, training=False)
         _, kl_map = layer(inputs, return_kl_map=True)
         features = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         return np.asarray(kl_map), np.asarray(layer.noise_scale(inputs)), np.asarray(features)
@@ -94,7 +90,7 @@ class AnalysisSummaries(keras.callbacks.Callback):
         logs = logs or {}
         step = epoch + 1
         results = {layer.name: self._layer_outputs(layer)
-                   for layer in self.dropout_layers if layer.name in self.to_inputs}
+                   for layer in self.dropout_layers if layer.name in self.kl_maps}
         with self._writer.as_default(step=step):
             for layer in self.kl_layers:
                 # Classifiers report kl_<layer>; the VAE, with one latent, kl.

@@ -52,6 +52,11 @@ def train_and_evaluate(config, workdir):
     # Everything that can reject the config runs before the workdir is touched.
     config_lib.validate(config)
     strategy = strategies.make_strategy(config.strategy, config.tpu)
+    # Every worker resumes from the chief's committed state, so that all
+    # start at the same epoch with the same weights; the other workers keep
+    # their (identical) outputs in workdir/workers/<index>.
+    chief = Workdir(workdir)
+    backup = Backup(chief.join("backup"), chief)
     if not strategies.is_chief():
         workdir = os.path.join(workdir, "workers", str(strategies.task_index()))
     workdir = Workdir(workdir)
@@ -66,11 +71,12 @@ def train_and_evaluate(config, workdir):
 
     workdir.lock()
     try:
-        backup = Backup(workdir.join("backup"), workdir)
-        finished = _finished_metrics(config, workdir, backup)
+        workdir.check_same_experiment(config, ignore=RESUMABLE_CHANGES)
+        finished = _finished_metrics(config, chief, backup)
         if finished is not None:
             return finished
         completed = backup.restore(model)
+        _check_not_past(config, chief, completed)
         workdir.write_config(config)
         workdir.discard_after(completed)
         if completed:
@@ -83,7 +89,7 @@ def train_and_evaluate(config, workdir):
 
         atomic_files.write_with(workdir.join("model.keras"), model.save)
         export_model(model, workdir.join("saved_model"))
-        metrics = test_metrics(config, model, train, test)
+        metrics = {"epochs": config.num_epochs, **test_metrics(config, model, train, test)}
         atomic_files.write_json(workdir.metrics_path, metrics)
     finally:
         workdir.release()
@@ -92,22 +98,30 @@ def train_and_evaluate(config, workdir):
     return metrics
 
 
-def _finished_metrics(config, workdir, backup):
-    """The stored metrics if this exact run already finished, else None."""
-    workdir.check_same_experiment(config, ignore=RESUMABLE_CHANGES)
-    saved = backup.saved_epoch()
-    if saved > config.num_epochs:
+def _check_not_past(config, workdir, epochs):
+    if epochs > config.num_epochs:
         raise WorkdirError(
-            f"workdir {workdir.path} holds {saved} trained epochs, more than "
-            f"num_epochs={config.num_epochs}; pass --config.num_epochs={saved} or more, or use "
+            f"workdir {workdir.path} holds {epochs} trained epochs, more than "
+            f"num_epochs={config.num_epochs}; pass --config.num_epochs={epochs} or more, or use "
             "another --workdir.")
-    if saved < config.num_epochs or not os.path.exists(workdir.metrics_path):
-        return None
+
+
+def _finished_metrics(config, workdir, backup):
+    """The stored metrics if this run already finished `num_epochs`, else None.
+
+    Raises:
+        WorkdirError: the workdir holds more epochs than `num_epochs`.
+    """
+    saved = backup.saved_epoch()
+    _check_not_past(config, workdir, saved)
     try:
         with open(workdir.metrics_path) as f:
             metrics = json.load(f)
     except (OSError, ValueError):
-        return None  # evaluated again
+        return None  # missing, or cut short: evaluated again
+    # Metrics of a shorter run that is being extended do not count.
+    if not saved == metrics.get("epochs") == config.num_epochs:
+        return None
     logging.info("%s already holds this run, finished after %d epochs; nothing to do.",
                  workdir.path, saved)
     return metrics
@@ -139,11 +153,11 @@ def _callbacks(config, workdir, backup, train, analysis_images, steps):
                 subset(config.dataset.test_split), every=plane.every, resume=True,
                 num_samples=config.eval_num_samples, num_bins=plane.num_bins,
                 seed=config.seed))
-    callbacks += [
-        callbacks_lib.EpochCheckpoint(workdir.checkpoints, config.checkpoint_every_epochs),
-        callbacks_lib.BackupCallback(backup),
-        callbacks_lib.ProgressLogger(config.num_epochs, steps),
-    ]
+    callbacks.append(
+        callbacks_lib.EpochCheckpoint(workdir.checkpoints, config.checkpoint_every_epochs))
+    if strategies.is_chief():
+        callbacks.append(callbacks_lib.BackupCallback(backup))
+    callbacks.append(callbacks_lib.ProgressLogger(config.num_epochs, steps))
     return callbacks
 
 

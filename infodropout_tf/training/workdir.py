@@ -1,10 +1,11 @@
 """The workdir of one experiment: who may write it, and what it holds.
 
 A workdir belongs to one config: a run goes on in a workdir only if it is
-new or holds the same experiment (a larger `num_epochs` extends it); any
-other config is refused with the fields that differ, before anything is
-written (`check_same_experiment`). A run holds an exclusive lock on its
-workdir (`lock`), so two runs never write the same one.
+new or holds the same experiment (`num_epochs` may change, to extend it);
+any other config is refused with the fields that differ, before any output
+is written (`check_same_experiment`). A run holds an exclusive lock on its
+workdir (`lock`, which creates the folder and `.lock`), so two runs never
+write the same one.
 
 Epochs are committed in order: an epoch's outputs (CSV row, TensorBoard
 events, checkpoint, analysis files) are written first and the backup last
@@ -104,7 +105,8 @@ class Workdir:
         """
         try:
             os.makedirs(self.path, exist_ok=True)
-            probe = tempfile.NamedTemporaryFile(dir=self.path, prefix=".write_test")
+            probe = tempfile.NamedTemporaryFile(dir=self.path,
+                                                prefix=".write_test" + atomic_files.MARK)
             probe.close()
             self._lock = open(self.join(".lock"), "w")
         except OSError as error:
@@ -120,9 +122,10 @@ class Workdir:
     def write_config(self, config):
         """Records `config` as this workdir's (a longer `num_epochs` extends it)."""
         stored = self.stored_config()
-        if stored is not None and stored.get("num_epochs") != config.num_epochs:
-            logging.info("Extending the run in %s from %s to %d epochs.", self.path,
-                         stored.get("num_epochs"), config.num_epochs)
+        if stored is not None:
+            for field in config_lib.differences(stored, config):
+                logging.info("%s changes from %s to %s in %s.", field, _value(stored, field),
+                             _value(config, field), self.path)
         if stored != json.loads(config.to_json()):
             atomic_files.write_text(self.config_path, config.to_json(indent=1))
 
@@ -148,7 +151,8 @@ class Workdir:
         Interrupted writes (`*.incomplete*`), checkpoints, CSV rows,
         TensorBoard events and information-plane rows of later epochs.
         """
-        atomic_files.remove_temporaries(self.path)
+        # Other workers' folders are theirs to clean: they may be writing.
+        atomic_files.remove_temporaries(self.path, skip=("workers",))
         for number, path in self.epoch_checkpoints().items():
             if number > epoch:
                 os.remove(path)
@@ -168,24 +172,33 @@ def _value(config, field):
 
 
 def _truncate_csv(path, keep):
-    """Keeps the header and the complete rows for which `keep(row)` holds."""
+    """Keeps the header and the complete rows for which `keep(row)` holds.
+
+    A row cut short by a kill, or without a readable epoch, is dropped.
+    """
     if not os.path.exists(path):
         return
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
+        rows = list(reader)
         fields = reader.fieldnames
-        rows = []
-        for row in reader:
-            complete = None not in row.values() and None not in row
-            if complete and keep(row):
-                rows.append(row)
+
+    def kept(row):
+        try:
+            return None not in row.values() and None not in row and keep(row)
+        except (KeyError, ValueError):
+            return False
+
     if fields is None:
         os.remove(path)
         return
-    with atomic_files.open_for_writing(path, "w") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+    kept_rows = [row for row in rows if kept(row)]
+    if len(kept_rows) == len(rows):
+        return
+    with atomic_files.open_for_writing(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)  # Keras's CSVLogger dialect
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(kept_rows)
 
 
 def _truncate_plane(path, epoch):
