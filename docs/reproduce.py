@@ -218,21 +218,13 @@ def report_mlp_width(root):
 def _kl_map_functions(model):
     """{layer name: images -> channel-summed KL map (batch, h, w)} of every
     convolutional information-dropout layer of a trained classifier."""
-    from infodropout_tf.information.bounds import layer_inputs_model
-    from infodropout_tf.information.bounds import network_of
+    from infodropout_tf.kl_maps import kl_map_functions
     from infodropout_tf.layers import InformationDropout
 
-    def kl_map_of(layer):
-        to_inputs = layer_inputs_model(model, layer.name)
-
-        def kl_map(images):
-            _, kl = layer(to_inputs(images, training=False), return_kl_map=True)
-            return np.asarray(kl).sum(axis=-1)
-
-        return kl_map
-
-    return {layer.name: kl_map_of(layer) for layer in network_of(model).layers
-            if isinstance(layer, InformationDropout) and len(layer.output.shape) == 4}
+    functions = kl_map_functions(model)
+    return {name: (lambda images, f=f: np.asarray(f(images)).sum(axis=-1))
+            for name, f in functions.items()
+            if isinstance(f.layer, InformationDropout) and len(f.layer.output.shape) == 4}
 
 
 def report_cluttered(root):

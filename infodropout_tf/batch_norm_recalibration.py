@@ -22,11 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infodropout_tf.keras_utils import inputs_of
+from infodropout_tf.keras_utils import nested_layers
 from infodropout_tf.layers.noise_layer import suppress_noise
-
-
-def _inputs_of(batch):
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
 def recalibrate_batch_norm(model, dataset, steps=None):
@@ -57,7 +55,7 @@ def recalibrate_batch_norm(model, dataset, steps=None):
         )
     batch_norms = [
         layer
-        for layer in model._flatten_layers(include_self=False)
+        for layer in nested_layers(model)
         if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
     ]
     if not batch_norms:
@@ -80,7 +78,7 @@ def recalibrate_batch_norm(model, dataset, steps=None):
             for index, batch in enumerate(dataset):
                 if steps is not None and index >= steps:
                     break
-                x = _inputs_of(batch)
+                x = inputs_of(batch)
                 size = int(tf.shape(tf.nest.flatten(x)[0])[0])
                 for total, (mean, variance) in zip(sums, batch_statistics(x)):
                     mean, variance = np.asarray(mean), np.asarray(variance)

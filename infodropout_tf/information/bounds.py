@@ -17,29 +17,16 @@
   (never larger, by Jensen).
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from infodropout_tf import _validation
+from infodropout_tf.keras_utils import inputs_of
+from infodropout_tf.keras_utils import network_of
+from infodropout_tf.kl_maps import KLMapFunction
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 from infodropout_tf.priors import LogUniformPrior
-
-
-def network_of(model):
-    """The functional network inside a `Classifier`, or the model itself."""
-    return getattr(model, "network", model)
-
-
-def layer_inputs_model(model, layer_name):
-    """A model mapping the network's inputs to the inputs of `layer_name`."""
-    network = network_of(model)
-    return keras.Model(network.inputs, network.get_layer(layer_name).input)
-
-
-def _inputs(batch):
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
 def _concatenate_examples(arrays):
@@ -59,14 +46,14 @@ def information_dropout_kl(model, layer_name, dataset):
         raise ValueError(
             f"Layer {layer_name!r} is a {type(layer).__name__}, not an InformationDropout layer."
         )
-    to_layer_inputs = layer_inputs_model(network, layer_name)
+    kl_map = KLMapFunction(network, layer)
 
     @tf.function
     def kl_of(x):
-        _, kl_map = layer(to_layer_inputs(x, training=False), return_kl_map=True)
-        return tf.reduce_sum(tf.reshape(kl_map, [tf.shape(kl_map)[0], -1]), axis=1)
+        kl = kl_map(x)
+        return tf.reduce_sum(tf.reshape(kl, [tf.shape(kl)[0], -1]), axis=1)
 
-    kl = _concatenate_examples([kl_of(_inputs(batch)).numpy() for batch in dataset])
+    kl = _concatenate_examples([kl_of(inputs_of(batch)).numpy() for batch in dataset])
     return kl.astype(np.float64)
 
 

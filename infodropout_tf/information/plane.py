@@ -28,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 
 from infodropout_tf import _validation  # noqa: E402
 from infodropout_tf import atomic_files  # noqa: E402
+from infodropout_tf import keras_utils  # noqa: E402
 from infodropout_tf.information import bounds  # noqa: E402
 from infodropout_tf.information.binning import binning_information  # noqa: E402
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information  # noqa: E402
@@ -40,7 +41,7 @@ FIELDS = ("epoch", "split", "layer", "estimator", "mutual_information_x",
 
 def _features(model, layer_name, dataset):
     """Noise-free features entering `layer_name` and the labels."""
-    to_inputs = bounds.layer_inputs_model(model, layer_name)
+    to_inputs = keras_utils.layer_inputs_model(model, layer_name)
     features, labels = [], []
     for x, y in dataset:
         inputs = to_inputs(x, training=False)
@@ -80,7 +81,7 @@ def estimate_information_plane(model, layer_names, dataset, num_samples=10, num_
     _validation.positive_int("gaussian_components", gaussian_components, allow_none=True)
     _validation.positive_int("gaussian_samples", gaussian_samples)
     _validation.non_negative_int("seed", seed)
-    network = bounds.network_of(model)
+    network = keras_utils.network_of(model)
     label_bound = bounds.label_information_bound(model, dataset, num_samples)
     rows = []
     for name in layer_names:
@@ -175,7 +176,7 @@ class InformationPlane(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        network = bounds.network_of(self.model)
+        network = keras_utils.network_of(self.model)
         for name in self.layer_names:
             network.get_layer(name)  # fails early with Keras' message
         self._writer = tf.summary.create_file_writer(
