@@ -3,6 +3,8 @@
 import csv
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -87,3 +89,13 @@ def test_callback_rejects_bad_intervals_before_creating_the_workdir(tmp_path, ev
     with pytest.raises(ValueError, match=rf"`every`\..*Received: every={every!r}$"):
         information.InformationPlane(workdir, ["dropout"], [], [], every=every)
     assert not os.path.exists(workdir)
+
+
+def test_importing_the_package_leaves_the_plotting_backend_alone():
+    # A notebook user's backend must survive `import infodropout_tf...`.
+    script = ("import matplotlib; matplotlib.use('svg'); import infodropout_tf.information, "
+              "infodropout_tf.training.summaries, infodropout_tf.training.apps; "
+              "print(matplotlib.get_backend())")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), check=True)
+    assert result.stdout.strip().splitlines()[-1] == "svg"

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from infodropout_tf import atomic_files
 REGULARIZER = 1e-5
 FILENAME = "zca_whitening.npz"
 
@@ -55,7 +56,6 @@ def load_or_fit(directory, training_images_fn):
         with np.load(path) as stored:
             return stored["matrix"], stored["mean"]
     matrix, mean = fit(training_images_fn())
-    temporary = path + ".incomplete.npz"
-    np.savez(temporary, matrix=matrix, mean=mean)
-    os.replace(temporary, path)  # never a half-written matrix
+    # Written aside and renamed: never a half-written matrix.
+    atomic_files.write_with(path, lambda temporary: np.savez(temporary, matrix=matrix, mean=mean))
     return matrix, mean

@@ -19,21 +19,19 @@ import json
 import os
 
 import keras
-import matplotlib
+import matplotlib.colors
+from matplotlib.figure import Figure
+import numpy as np
+import tensorflow as tf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from infodropout_tf import _validation  # noqa: E402
-from infodropout_tf import atomic_files  # noqa: E402
-from infodropout_tf import keras_utils  # noqa: E402
-from infodropout_tf.information import bounds  # noqa: E402
-from infodropout_tf.information.binning import binning_information  # noqa: E402
-from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information  # noqa: E402
-from infodropout_tf.layers import GaussianDropout  # noqa: E402
-from infodropout_tf.layers import InformationDropout  # noqa: E402
+from infodropout_tf import _validation
+from infodropout_tf import atomic_files
+from infodropout_tf import keras_utils
+from infodropout_tf.information import bounds
+from infodropout_tf.information.binning import binning_information
+from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information
+from infodropout_tf.layers import GaussianDropout
+from infodropout_tf.layers import InformationDropout
 
 FIELDS = ("epoch", "split", "layer", "estimator", "mutual_information_x",
           "mutual_information_y", "relative_to_prior_constant")
@@ -114,8 +112,9 @@ def plot_information_plane(rows, path):
     panels = sorted({(row["layer"], row["estimator"]) for row in rows})
     epochs = [row["epoch"] for row in rows]
     norm = matplotlib.colors.Normalize(min(epochs), max(max(epochs), min(epochs) + 1))
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels) + 1, 4), squeeze=False,
-                                layout="constrained")
+    # A Figure of its own, not pyplot: a notebook's backend stays as it is.
+    figure = Figure(figsize=(4.5 * len(panels) + 1, 4), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)
     for axis, (layer, estimator) in zip(axes[0], panels):
         for split, marker in (("train", "o"), ("test", "^")):
             points = sorted((r["epoch"], r["mutual_information_x"], r["mutual_information_y"])
@@ -136,7 +135,6 @@ def plot_information_plane(rows, path):
     figure.colorbar(scatter, ax=axes[0].tolist(), label="epoch")
     atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100,
                                                                    format="png"))
-    plt.close(figure)
 
 
 class InformationPlane(keras.callbacks.Callback):

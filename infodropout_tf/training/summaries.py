@@ -22,27 +22,23 @@ the workdir (replaced every epoch).
 import os
 
 import keras
-import matplotlib
+from matplotlib.figure import Figure
+import numpy as np
+import tensorflow as tf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from infodropout_tf import atomic_files  # noqa: E402
-from infodropout_tf import keras_utils  # noqa: E402
-from infodropout_tf.kl_maps import kl_layers  # noqa: E402
-from infodropout_tf.kl_maps import kl_map_functions  # noqa: E402
-from infodropout_tf.information.gaussian import total_correlation  # noqa: E402
-from infodropout_tf.layers import InformationDropout  # noqa: E402
-from infodropout_tf.priors import LOG_FEATURE_FLOOR  # noqa: E402
-from infodropout_tf.priors import LogNormalPrior  # noqa: E402
+from infodropout_tf import atomic_files
+from infodropout_tf import keras_utils
+from infodropout_tf.kl_maps import kl_layers
+from infodropout_tf.kl_maps import kl_map_functions
+from infodropout_tf.information.gaussian import total_correlation
+from infodropout_tf.layers import InformationDropout
+from infodropout_tf.priors import LOG_FEATURE_FLOOR
+from infodropout_tf.priors import LogNormalPrior
 
 
 def _save_figure(figure, path):
     atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=90,
                                                                    format="png"))
-    plt.close(figure)
 
 
 def _normalised(image):
@@ -137,7 +133,8 @@ class AnalysisSummaries(keras.callbacks.Callback):
             rows.append(np.concatenate(tiles, axis=1))
         grid = np.concatenate(rows, axis=0).astype(np.float32)
 
-        figure, axis = plt.subplots(figsize=(2 * (len(maps) + 1), 2 * len(images)))
+        figure = Figure(figsize=(2 * (len(maps) + 1), 2 * len(images)))
+        axis = figure.subplots()
         axis.imshow(grid, cmap="Blues")
         axis.set_xticks([(i + 0.5) * size[1] for i in range(len(maps) + 1)],
                         ["input"] + list(maps), rotation=20)
@@ -160,7 +157,8 @@ class AnalysisSummaries(keras.callbacks.Callback):
 
     def _plot_flow(self, flow, step):
         names = list(flow)
-        figure, axes = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
+        figure = Figure(figsize=(9, 3.5), layout="constrained")
+        axes = figure.subplots(1, 2)
         for axis, column, label in ((axes[0], 0, "nats per example"),
                                     (axes[1], 1, "nats per unit")):
             axis.bar(names, [flow[n][column] for n in names], color="tab:blue")
@@ -173,7 +171,8 @@ class AnalysisSummaries(keras.callbacks.Callback):
 
     def _plot_total_correlation(self):
         steps, values = zip(*self.total_correlations)
-        figure, axis = plt.subplots(figsize=(5, 3.5), layout="constrained")
+        figure = Figure(figsize=(5, 3.5), layout="constrained")
+        axis = figure.subplots()
         axis.plot(steps, values, marker="o")
         axis.set_xlabel("epoch")
         axis.set_ylabel("total correlation per dimension [nats]")
