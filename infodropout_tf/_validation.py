@@ -129,6 +129,13 @@ def non_negative_int(name, value, allow_none=False):
     )
 
 
+def int_in(name, value, low, high=None):
+    """Returns `value` as an int; it must be an integer in [low, high]."""
+    expected = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+    return _check_int(name, value, lambda v: v >= low and (high is None or v <= high),
+                      expected, allow_none=False)
+
+
 def seed(name, value):
     """Returns a seed for `keras.random.SeedGenerator`: None or an integer.
 

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from infodropout_tf import _validation
 from infodropout_tf.keras_utils import inputs_of
 from infodropout_tf.keras_utils import nested_layers
 from infodropout_tf.layers.noise_layer import suppress_noise
@@ -46,13 +47,7 @@ def recalibrate_batch_norm(model, dataset, steps=None):
         The number of examples used (0 if the model has no trainable
         BatchNorm layer).
     """
-    if steps is not None and (
-        isinstance(steps, bool) or not (isinstance(steps, int) and steps > 0)
-    ):
-        raise ValueError(
-            "Invalid value received for argument `steps`. Expected a positive "
-            f"integer or None. Received: steps={steps!r}"
-        )
+    _validation.positive_int("steps", steps, allow_none=True)
     batch_norms = [
         layer
         for layer in nested_layers(model)

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from infodropout_tf import _validation
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 
 
@@ -33,13 +34,7 @@ def _probability_function(model, num_samples):
 
 
 def _check_num_samples(num_samples):
-    if isinstance(num_samples, bool) or not (
-        isinstance(num_samples, int) and num_samples > 0
-    ):
-        raise ValueError(
-            "Invalid value received for argument `num_samples`. Expected a "
-            f"positive integer. Received: num_samples={num_samples!r}"
-        )
+    _validation.positive_int("num_samples", num_samples)
 
 
 def monte_carlo_probabilities(model, inputs, num_samples=10):

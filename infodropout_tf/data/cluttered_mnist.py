@@ -15,6 +15,8 @@ byte-identical data however it is generated.
 import numpy as np
 import tensorflow_datasets as tfds
 
+from infodropout_tf import _validation
+
 DIGIT_SIZE = 28
 CROP_SIZE = 8
 _SPLIT_CODES = {"train": 0, "test": 1}
@@ -58,24 +60,11 @@ class ClutteredMnistConfig(tfds.core.BuilderConfig):
 
     def __init__(self, image_size=96, num_distractors=21, generation_seed=0,
                  num_train=50_000, num_test=10_000):
-        if image_size < DIGIT_SIZE:
-            raise ValueError(
-                "Invalid value received for argument `image_size`. Expected an "
-                f"integer >= {DIGIT_SIZE}. Received: image_size={image_size!r}"
-            )
-        for argument, value, largest in (("num_train", num_train, 60_000),
-                                         ("num_test", num_test, 10_000)):
-            if not 0 < value <= largest:
-                raise ValueError(
-                    f"Invalid value received for argument `{argument}`. Expected "
-                    f"an integer in [1, {largest}] (the MNIST split size). "
-                    f"Received: {argument}={value!r}"
-                )
-        if num_distractors < 0:
-            raise ValueError(
-                "Invalid value received for argument `num_distractors`. Expected "
-                f"an integer >= 0. Received: num_distractors={num_distractors!r}"
-            )
+        _validation.int_in("image_size", image_size, DIGIT_SIZE)
+        # At most the MNIST split each is drawn from.
+        _validation.int_in("num_train", num_train, 1, 60_000)
+        _validation.int_in("num_test", num_test, 1, 10_000)
+        _validation.int_in("num_distractors", num_distractors, 0)
         super().__init__(
             name=f"size{image_size}_distractors{num_distractors}_seed{generation_seed}"
                  f"_train{num_train}_test{num_test}",

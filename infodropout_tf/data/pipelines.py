@@ -24,6 +24,7 @@ import os
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from infodropout_tf import _validation
 from infodropout_tf.data import zca
 from infodropout_tf.data.cluttered_mnist import ClutteredMnist
 from infodropout_tf.data.cluttered_mnist import ClutteredMnistConfig
@@ -38,11 +39,7 @@ SHUFFLE_BUFFER = 10_000
 
 
 def check_name(name):
-    if name not in DATASETS:
-        raise ValueError(
-            "Invalid value received for argument `name`. Expected one of "
-            f"{list(DATASETS)}. Received: name={name!r}"
-        )
+    _validation.one_of("name", name, DATASETS)
 
 
 def resolve_data_dir(data_dir):
@@ -208,11 +205,7 @@ def load(
     drop_remainder = training if drop_remainder is None else drop_remainder
     if binarization is None:
         binarization = "dynamic" if training else "static"
-    if binarization not in ("dynamic", "static"):
-        raise ValueError(
-            "Invalid value received for argument `binarization`. Expected "
-            f"'dynamic' or 'static'. Received: binarization={binarization!r}"
-        )
+    _validation.one_of("binarization", binarization, ("dynamic", "static"))
 
     read_config = tfds.ReadConfig(shuffle_seed=seed)
     data = dataset_builder.as_dataset(split=split, shuffle_files=shuffle, read_config=read_config)

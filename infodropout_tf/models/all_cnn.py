@@ -2,6 +2,7 @@
 
 import keras
 
+from infodropout_tf import _validation
 from infodropout_tf.layers import BinaryDropout
 from infodropout_tf.models import blocks
 from infodropout_tf.models.classifier import Classifier
@@ -28,11 +29,7 @@ def _all_cnn(
     noise_options,
 ):
     blocks.check_activation(activation)
-    if not 0 < filter_fraction <= 1:
-        raise ValueError(
-            "Invalid value received for argument `filter_fraction`. Expected "
-            f"a float in (0, 1]. Received: filter_fraction={filter_fraction!r}"
-        )
+    _validation.float_in("filter_fraction", filter_fraction, 0, 1, include_low=False)
     seeds = blocks.seed_stream(noise_options.pop("seed", None))
     inputs = keras.Input(input_shape, name="image")
     x = inputs

@@ -4,6 +4,7 @@ import itertools
 
 import keras
 
+from infodropout_tf import _validation
 from infodropout_tf import layers as noise_layers
 
 # The prior that matches each activation (paper section 5): scale-invariant
@@ -12,11 +13,7 @@ PRIOR_BY_ACTIVATION = {"relu": "log_uniform", "softplus": "log_normal"}
 
 
 def check_activation(activation):
-    if activation not in PRIOR_BY_ACTIVATION:
-        raise ValueError(
-            "Invalid value received for argument `activation`. Expected one "
-            f"of {sorted(PRIOR_BY_ACTIVATION)}. Received: activation={activation!r}"
-        )
+    _validation.one_of("activation", activation, sorted(PRIOR_BY_ACTIVATION))
 
 
 def seed_stream(seed):

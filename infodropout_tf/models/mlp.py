@@ -2,6 +2,7 @@
 
 import keras
 
+from infodropout_tf import _validation
 from infodropout_tf.models import blocks
 from infodropout_tf.models.classifier import Classifier
 
@@ -38,12 +39,8 @@ def mlp(
         A `Classifier`.
     """
     blocks.check_activation(activation)
-    for argument, value in (("width", width), ("depth", depth)):
-        if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
-            raise ValueError(
-                f"Invalid value received for argument `{argument}`. Expected "
-                f"a positive integer. Received: {argument}={value!r}"
-            )
+    _validation.positive_int("width", width)
+    _validation.positive_int("depth", depth)
     seeds = blocks.seed_stream(noise_options.pop("seed", None))
     inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Flatten(name="flatten")(inputs)
