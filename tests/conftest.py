@@ -54,3 +54,23 @@ def load_mnist(split, num_examples):
 def mnist_train():
     """512 real MNIST training examples."""
     return load_mnist("train", 512)
+
+
+@pytest.fixture(scope="session")
+def testing_config():
+    """Factory of `configs/testing.py` with overrides: `make(**{"a.b": value})`."""
+    from infodropout_tf.training import config as config_lib
+
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "configs", "testing.py")
+
+    def make(**overrides):
+        config = config_lib.from_file(path)
+        for key, value in overrides.items():
+            target = config
+            *parents, leaf = key.split(".")
+            for parent in parents:
+                target = target[parent]
+            target[leaf] = value
+        return config
+
+    return make

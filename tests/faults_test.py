@@ -36,17 +36,6 @@ TESTING = str(ROOT / "configs" / "testing.py")
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
 
 
-def _config(**overrides):
-    config = config_lib.from_file(TESTING)
-    for key, value in overrides.items():
-        target = config
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target[parent]
-        target[leaf] = value
-    return config
-
-
 def _cli(*arguments, prelude="", program="run_train"):
     """Runs a command-line program in a fresh process, `prelude` first."""
     script = "\n".join([
@@ -106,10 +95,10 @@ def _assert_complete(workdir, num_epochs):
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
+def finished(tmp_path_factory, testing_config):
     """A workdir of the testing config trained to the end (2 epochs)."""
     workdir = tmp_path_factory.mktemp("finished") / "run"
-    trainer.train_and_evaluate(_config(), str(workdir))
+    trainer.train_and_evaluate(testing_config(), str(workdir))
     return workdir
 
 
@@ -160,7 +149,8 @@ atomic_files._commit = commit
     (_KILL_BEFORE_RENAME.format(pattern="checkpoints/epoch_0002"), 1),
     (_KILL_BEFORE_RENAME.format(pattern="saved_model"), 3),
 ], ids=["backup weights", "epoch checkpoint", "SavedModel"])
-def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, committed, tmp_path, caplog):
+def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, committed, tmp_path, caplog,
+                                                          testing_config):
     workdir = tmp_path / "run"
     process = _cli(f"--config={TESTING}", "--config.num_epochs=3", f"--workdir={workdir}",
                    prelude=prelude)
@@ -172,7 +162,7 @@ def test_sigkill_while_writing_leaves_a_resumable_workdir(prelude, committed, tm
     first_row = (workdir / "training_log.csv").read_text().splitlines()[:2]
 
     caplog.set_level(logging.INFO, logger="absl")
-    trainer.train_and_evaluate(_config(num_epochs=3), str(workdir))
+    trainer.train_and_evaluate(testing_config(num_epochs=3), str(workdir))
     assert f"Resuming from epoch {committed} of 3." in caplog.messages
     assert not [m for m in caplog.messages if "instead" in m]  # from the backup itself
     assert (workdir / "training_log.csv").read_text().splitlines()[:2] == first_row
@@ -211,7 +201,8 @@ def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
 # 3 and 8: a full disk ---------------------------------------------------------------
 
 @pytest.mark.slow
-def test_full_disk_during_a_checkpoint_is_one_line_and_the_rerun_completes(tmp_path):
+def test_full_disk_during_a_checkpoint_is_one_line_and_the_rerun_completes(tmp_path,
+                                                                           testing_config):
     prelude = """
 import errno, os, keras
 _save = keras.Model.save
@@ -234,16 +225,16 @@ keras.Model.save = save
     assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras"]
     assert json.loads((workdir / "backup" / "training_metadata.json").read_text())["epoch"] == 1
 
-    trainer.train_and_evaluate(_config(), str(workdir))
+    trainer.train_and_evaluate(testing_config(), str(workdir))
     _assert_complete(workdir, 2)
 
 
 # 2: a diverged epoch is never saved -------------------------------------------------
 
-def test_an_epoch_with_nan_validation_loss_is_not_saved(tmp_path):
+def test_an_epoch_with_nan_validation_loss_is_not_saved(tmp_path, testing_config):
     # The learning rate jumps by 1e12 for the last step of epoch 2: every
     # training loss of the epoch is finite, its validation loss is NaN.
-    config = _config(**{"num_epochs": 3, "optimizer.boundaries": (1.34,),
+    config = testing_config(**{"num_epochs": 3, "optimizer.boundaries": (1.34,),
                         "optimizer.decay": 1e12})
     workdir = tmp_path / "run"
     with pytest.raises(NonFiniteLossError) as raised:
@@ -258,11 +249,12 @@ def test_an_epoch_with_nan_validation_loss_is_not_saved(tmp_path):
     assert all(np.isfinite(w).all() for w in backup.get_weights())
 
 
-def test_divergence_in_the_first_epoch_says_nothing_was_saved(tmp_path):
+def test_divergence_in_the_first_epoch_says_nothing_was_saved(tmp_path, testing_config):
     workdir = tmp_path / "run"
     with pytest.raises(NonFiniteLossError, match="at epoch 1; training stopped and no epoch "
                                                  "completed, so nothing was saved"):
-        trainer.train_and_evaluate(_config(**{"optimizer.learning_rate": 1e12}), str(workdir))
+        trainer.train_and_evaluate(testing_config(**{"optimizer.learning_rate": 1e12}),
+                                   str(workdir))
     assert not (workdir / "backup").exists() and not (workdir / "checkpoints").exists()
 
 
@@ -299,39 +291,42 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("eval_num_samples", 0, "`eval_num_samples`: expected an integer >= 1, received 0"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
 ])
-def test_a_rejected_config_writes_nothing(field, value, expected, tmp_path):
+def test_a_rejected_config_writes_nothing(field, value, expected, tmp_path, testing_config):
     workdir = tmp_path / "run"
     with pytest.raises(config_lib.ConfigError, match=expected):
-        trainer.train_and_evaluate(_config(**{field: value}), str(workdir))
+        trainer.train_and_evaluate(testing_config(**{field: value}), str(workdir))
     assert not workdir.exists()
 
 
-def test_the_corrected_rerun_is_accepted(tmp_path):
+def test_the_corrected_rerun_is_accepted(tmp_path, testing_config):
     workdir = tmp_path / "run"
     with pytest.raises(config_lib.ConfigError):
-        trainer.train_and_evaluate(_config(**{"model.beta": -1.0}), str(workdir))
-    trainer.train_and_evaluate(_config(num_epochs=1), str(workdir))
+        trainer.train_and_evaluate(testing_config(**{"model.beta": -1.0}), str(workdir))
+    trainer.train_and_evaluate(testing_config(num_epochs=1), str(workdir))
     assert _csv_epochs(workdir) == [0]
 
 
-def test_a_different_or_failing_rerun_leaves_a_finished_run_untouched(finished_copy):
+def test_a_different_or_failing_rerun_leaves_a_finished_run_untouched(finished_copy,
+                                                                      testing_config):
     before = _snapshot(finished_copy)
     with pytest.raises(config_lib.ConfigError, match="batch_size"):
-        trainer.train_and_evaluate(_config(batch_size=0), str(finished_copy))
+        trainer.train_and_evaluate(testing_config(batch_size=0), str(finished_copy))
     with pytest.raises(WorkdirError, match=r"these fields differ: optimizer.learning_rate "
                                            r"\(0.05 here, 0.1 now\)\."):
-        trainer.train_and_evaluate(_config(**{"optimizer.learning_rate": 0.1}),
+        trainer.train_and_evaluate(testing_config(**{"optimizer.learning_rate": 0.1}),
                                    str(finished_copy))
-    with pytest.raises(WorkdirError, match=r"batch_size \(16 here, 8 now\), seed \(0 here, 3 now\)"):
-        trainer.train_and_evaluate(_config(batch_size=8, seed=3), str(finished_copy))
+    with pytest.raises(WorkdirError,
+                       match=r"batch_size \(16 here, 8 now\), seed \(0 here, 3 now\)"):
+        trainer.train_and_evaluate(testing_config(batch_size=8, seed=3), str(finished_copy))
     with pytest.raises(WorkdirError, match="holds 2 trained epochs, more than num_epochs=1"):
-        trainer.train_and_evaluate(_config(num_epochs=1), str(finished_copy))
+        trainer.train_and_evaluate(testing_config(num_epochs=1), str(finished_copy))
     stored = json.loads((finished_copy / "metrics.json").read_text())
-    assert trainer.train_and_evaluate(_config(), str(finished_copy)) == stored  # already done
+    # Already done: the stored metrics, nothing written.
+    assert trainer.train_and_evaluate(testing_config(), str(finished_copy)) == stored
     assert _snapshot(finished_copy) == before
 
 
-def test_more_epochs_extend_a_finished_run(finished_copy, monkeypatch):
+def test_more_epochs_extend_a_finished_run(finished_copy, monkeypatch, testing_config):
     before = json.loads((finished_copy / "metrics.json").read_text())
     assert before["epochs"] == 2
 
@@ -343,8 +338,8 @@ def test_more_epochs_extend_a_finished_run(finished_copy, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(trainer, "export_model", killed)
         with pytest.raises(KeyboardInterrupt):
-            trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
-    metrics = trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
+            trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
+    metrics = trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
     assert metrics["epochs"] == 3 and metrics != before
     assert json.loads((finished_copy / "config.json").read_text())["num_epochs"] == 3
     _assert_complete(finished_copy, 3)
@@ -354,7 +349,7 @@ def test_more_epochs_extend_a_finished_run(finished_copy, monkeypatch):
 
 @pytest.mark.parametrize("damage", ["empty metadata", "truncated weights"])
 def test_an_unreadable_backup_falls_back_to_the_newest_checkpoint(damage, finished_copy,
-                                                                  caplog):
+                                                                  caplog, testing_config):
     backup = finished_copy / "backup"
     if damage == "empty metadata":
         (backup / "training_metadata.json").write_text("")
@@ -363,44 +358,46 @@ def test_an_unreadable_backup_falls_back_to_the_newest_checkpoint(damage, finish
         weights.write_bytes(weights.read_bytes()[:1000])
     (finished_copy / "checkpoints" / "epoch_0002.keras").write_bytes(b"PK truncated")
     caplog.set_level(logging.INFO, logger="absl")
-    trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
+    trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
     assert any(message.endswith(f"resuming from {finished_copy}/checkpoints/epoch_0001.keras "
                                 "(epoch 1) instead.") for message in caplog.messages)
     assert "Resuming from epoch 1 of 3." in caplog.messages
     _assert_complete(finished_copy, 3)
 
 
-def test_a_checkpoint_past_num_epochs_is_refused_after_a_fallback(finished_copy):
+def test_a_checkpoint_past_num_epochs_is_refused_after_a_fallback(finished_copy, testing_config):
     (finished_copy / "backup" / "training_metadata.json").write_text("")
     before = _snapshot(finished_copy)
     with pytest.raises(WorkdirError, match="holds 2 trained epochs, more than num_epochs=1"):
-        trainer.train_and_evaluate(_config(num_epochs=1), str(finished_copy))
+        trainer.train_and_evaluate(testing_config(num_epochs=1), str(finished_copy))
     assert _snapshot(finished_copy) == before
 
 
-def test_an_unreadable_backup_without_checkpoints_is_one_clear_error(finished_copy):
+def test_an_unreadable_backup_without_checkpoints_is_one_clear_error(finished_copy,
+                                                                     testing_config):
     (finished_copy / "backup" / "training_metadata.json").write_text("")
     shutil.rmtree(finished_copy / "checkpoints")
     before = _snapshot(finished_copy)
     with pytest.raises(WorkdirError, match=r"the backup in .*backup is unreadable .* no readable "
                                            r"checkpoints/epoch_\*.keras remains"):
-        trainer.train_and_evaluate(_config(num_epochs=3), str(finished_copy))
+        trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
     assert _snapshot(finished_copy) == before
 
 
 # 11: the evaluation command -------------------------------------------------------------
 
-def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_copy):
+def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_copy,
+                                                                     testing_config):
     with pytest.raises(WorkdirError, match=r"these fields differ: model.width \(32 here, 64 now\)"):
-        evaluate_lib.evaluate(_config(**{"model.width": 64}), str(finished_copy))
+        evaluate_lib.evaluate(testing_config(**{"model.width": 64}), str(finished_copy))
     # Evaluation settings may change.
-    results = evaluate_lib.evaluate(_config(eval_num_samples=3), str(finished_copy))
+    results = evaluate_lib.evaluate(testing_config(eval_num_samples=3), str(finished_copy))
     assert 0 <= results["noisy_error"] <= 1
 
     model = finished_copy / "model.keras"
     model.write_bytes(model.read_bytes()[:2000])
     with pytest.raises(WorkdirError, match=f"cannot read the model {model}: .*truncated"):
-        evaluate_lib.evaluate(_config(), str(finished_copy))
+        evaluate_lib.evaluate(testing_config(), str(finished_copy))
 
 
 # 8: the command line says one line -------------------------------------------------------

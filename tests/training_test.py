@@ -174,17 +174,6 @@ def test_config_smoke_run(name, tmp_path):
         assert 0 <= results["nuisance_error"] <= 1
 
 
-def _testing_config(**overrides):
-    config = load_config("testing")
-    for key, value in overrides.items():
-        target = config
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target[parent]
-        target[leaf] = value
-    return config
-
-
 def _run_in_subprocess(config, workdir, prelude="", env=ENV):
     script = textwrap.dedent(f"""
         {prelude}
@@ -203,10 +192,10 @@ def _losses(workdir):
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_matches_one_device(tmp_path):
+def test_mirrored_strategy_matches_one_device(tmp_path, testing_config):
     # Information dropout with negligible noise (alpha ~ 0.001): the KL term
     # is in the loss at full strength, the replicas' different noise is not.
-    config = _testing_config(**{"model.max_alpha": 1e-6, "num_epochs": 1, "steps_per_epoch": 5})
+    config = testing_config(**{"model.max_alpha": 1e-6, "num_epochs": 1, "steps_per_epoch": 5})
     single = tmp_path / "single"
     process = _run_in_subprocess(config, single)
     _, errors = process.communicate()
@@ -228,8 +217,8 @@ def _free_port():
 
 
 @pytest.mark.slow
-def test_two_local_workers_agree_on_the_weights(tmp_path):
-    config = _testing_config(strategy="multi_worker")
+def test_two_local_workers_agree_on_the_weights(tmp_path, testing_config):
+    config = testing_config(strategy="multi_worker")
     ports = [_free_port(), _free_port()]
     processes = []
     for index in range(2):
