@@ -1,58 +1,174 @@
-"""docs/reproduce.py: every command of the results page parses and is complete."""
+"""infodropout-reproduce: runs a sweep, skips and resumes runs, reports them."""
 
-import importlib.util
+import json
+import os
 import pathlib
+import shutil
+import sys
+import textwrap
 
+import numpy as np
 import pytest
-from absl import flags
-from ml_collections import config_flags
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from infodropout_tf import reports
+from infodropout_tf import reproduce
+from infodropout_tf import sweeps
 
-
-def _reproduce():
-    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "docs" / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
 
-def _parse(command):
-    """The config a trainer command would run, parsed as absl parses it."""
-    argv = ["trainer", *(a.replace("configs/", f"{ROOT}/configs/") for a in command[1:])]
-    flag_values = flags.FlagValues()
-    config_flags.DEFINE_config_file("config", flag_values=flag_values, lock_config=True,
-                                    sys_argv=argv)
-    flag_values(argv)
-    return flag_values.config
+def _fake_trainer(tmp_path):
+    """An executable that records its arguments, fails for seed 1, else finishes."""
+    path = tmp_path / "fake-trainer"
+    path.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import json, os, sys
+        workdir = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--workdir=")][0]
+        with open(os.path.join(os.path.dirname(workdir), "calls.jsonl"), "a") as f:
+            f.write(json.dumps(sys.argv[1:]) + "\\n")
+        if "--config.seed=1" in sys.argv:
+            print("boom: the loss diverged")
+            sys.exit(3)
+        os.makedirs(workdir, exist_ok=True)
+        with open(os.path.join(workdir, "metrics.json"), "w") as f:
+            json.dump({{"deterministic_error": 0.5}}, f)
+        """))
+    path.chmod(0o755)
+    return str(path)
 
 
-@pytest.mark.parametrize("row", ["vae", "mlp_width", "cluttered", "plane", "flow"])
-def test_every_command_parses_into_a_distinct_run(row):
-    reproduce = _reproduce()
-    commands = reproduce.runs(row, "/data")
-    # A misspelt field or a wrongly typed value raises here, not hours into a sweep.
-    configs = [_parse(command) for _, command in commands]
-    names = [name for name, _ in commands]
-    assert len(set(names)) == len(names)
-    assert len({c.to_json() for c in configs}) == len(configs)
-    if row == "mlp_width":
-        assert len(commands) == 3 * 3 * 4
-        assert {(c.model.width, c.model.noise, c.seed) for c in configs} == {
-            (w, n, s) for w in (64, 128, 256)
-            for n in ("information", "binary", "constant_lognormal", "none") for s in (0, 1, 2)}
-        assert all(c.num_epochs == 10 and tuple(c.optimizer.boundaries) == (4, 8) for c in configs)
-    if row == "cluttered":
-        assert [c.model.beta for c in configs] == [0.5, 5.0]
-        assert all(c.dataset.data_dir == "/data" and c.dataset.options.num_train == 20_000
-                   for c in configs)
-    if row == "vae":
-        assert [c.model.latent for c in configs] == ["gaussian", "information_dropout"]
+def _calls(root):
+    with open(os.path.join(root, "calls.jsonl")) as f:
+        return [json.loads(line) for line in f]
 
 
-def test_unknown_rows_and_missing_runs_are_named():
-    reproduce = _reproduce()
-    with pytest.raises(ValueError, match=r"Unknown row 'cifar'"):
-        reproduce.runs("cifar", "")
-    with pytest.raises(FileNotFoundError, match=r"docs/reproduce.py run vae --root"):
-        reproduce.report_vae("/nonexistent")
+def test_run_skips_finished_runs_and_names_the_log_of_a_failed_one(tmp_path):
+    trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
+    runs = [sweeps.Run(name, "testing.py", {"seed": seed}, trainer=trainer)
+            for name, seed in (("done", 0), ("fresh", 2), ("broken", 1), ("later", 3))]
+    os.makedirs(os.path.join(root, "done"))
+    with open(os.path.join(root, "done", "metrics.json"), "w") as f:
+        f.write("{}")
+
+    with pytest.raises(reproduce.ReproduceError) as raised:
+        reproduce.run(runs, root, str(CONFIGS))
+    log = os.path.join(root, "broken.log")
+    assert str(raised.value) == (
+        f"run broken failed (exit status 3); its output is in {log}. "
+        "Rerunning resumes it from its last completed epoch.")
+    # The finished run is not started again, the sweep stops at the failure.
+    assert _calls(root) == [
+        [f"--config={CONFIGS}/testing.py", "--config.seed=2", f"--workdir={root}/fresh"],
+        [f"--config={CONFIGS}/testing.py", "--config.seed=1", f"--workdir={root}/broken"]]
+    assert os.path.exists(os.path.join(root, "fresh", "metrics.json"))
+    assert not os.path.exists(os.path.join(root, "later"))
+
+    # A rerun starts the failed run again in its workdir (the trainer resumes
+    # it there) and appends to its log.
+    with pytest.raises(reproduce.ReproduceError):
+        reproduce.run(runs, root, str(CONFIGS))
+    assert [call[-1] for call in _calls(root)[2:]] == [f"--workdir={root}/broken"]
+    with open(log) as f:
+        assert f.read().count("boom") == 2
+
+
+def test_run_checks_every_config_before_training_anything(tmp_path):
+    trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
+    runs = [sweeps.Run("good", "testing.py", {"seed": 0}, trainer=trainer),
+            sweeps.Run("bad", "testing.py", {"model.widht": 8}, trainer=trainer)]
+    with pytest.raises(sweeps.SweepError, match=r"run bad: testing.py has no field `model.widht`"):
+        reproduce.run(runs, root, str(CONFIGS))
+    assert not os.path.exists(root)
+
+
+def _main_error(capsys, argv):
+    with pytest.raises(SystemExit) as raised:
+        reproduce.main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return raised.value.code, lines[0]
+
+
+def test_command_line_errors_are_one_line(capsys, tmp_path):
+    root = str(tmp_path / "nonexistent")
+    status, line = _main_error(capsys, ["report", "vae", "--root", root, "--configs", str(CONFIGS)])
+    assert status == 1
+    assert line == (f"error: no finished run of row 'vae' in {root}; run "
+                    f"`infodropout-reproduce run vae --root {root}` first.")
+
+    status, line = _main_error(capsys, ["run", "cifar", "--root", root, "--configs", str(CONFIGS)])
+    assert status == 2 and line.startswith("error: Unknown row 'cifar'")
+
+    # A misspelt override in a later row stops `run` before any row trains.
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "sweeps" / "typo.py").write_text(
+        "from infodropout_tf.sweeps import Run\n"
+        "def get_runs(data_dir):\n"
+        "    return [Run('typo', 'testing.py', {'optimizer.learning_rat': 0.1})]\n")
+    status, line = _main_error(capsys, ["run", "plane", "typo", "--root", root,
+                                        "--configs", str(configs)])
+    assert status == 2
+    assert "no field `optimizer.learning_rat`. Did you mean `optimizer.learning_rate`?" in line
+    assert not os.path.exists(root)
+
+
+def _finished_run(root, run, metrics, log=None):
+    workdir = os.path.join(root, run.name)
+    os.makedirs(workdir)
+    with open(os.path.join(workdir, "metrics.json"), "w") as f:
+        json.dump(metrics, f)
+    if log is not None:
+        with open(os.path.join(workdir, "training_log.csv"), "w") as f:
+            f.write(log)
+
+
+def test_training_log_keeps_the_last_row_of_each_epoch(tmp_path):
+    # A run killed during epoch 1 and resumed logs epoch 1 twice.
+    (tmp_path / "training_log.csv").write_text(
+        "epoch,loss,val_loss\n0,3.0,2.0\n1,2.0,1.5\nepoch,loss,val_loss\n1,1.8,1.4\n2,1.5,1.2\n")
+    log = reports.read_training_log(str(tmp_path))
+    np.testing.assert_array_equal(log["epoch"], [0, 1, 2])
+    np.testing.assert_array_equal(log["val_loss"], [2.0, 1.4, 1.2])
+
+
+def test_vae_report_from_finished_runs(tmp_path, capsys):
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    gaussian, information = sweeps.runs("vae", str(CONFIGS))
+    log = "epoch,loss,val_loss\n0,120.0,110.0\n1,105.0,101.0\n1,104.0,100.5\n2,100.0,98.0\n"
+    _finished_run(root, gaussian, {"loss": 96.5, "reconstruction": 67.0, "kl": 29.5,
+                                   "iwae_log_likelihood": -92.0}, log)
+    _finished_run(root, information, {"loss": 100.0, "reconstruction": 73.0, "kl": 27.0,
+                                      "iwae_log_likelihood": -94.5}, log)
+    reproduce.main(["report", "vae", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "vae.json")) as f:
+        summary = json.load(f)
+    assert summary["gaussian"] == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0,
+                                   "kl": 29.5, "iwae_k100": -92.0}
+    assert summary["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
+    assert summary["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
+    with open(os.path.join(output, "vae.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert sorted(os.listdir(output)) == ["vae.json", "vae.png"]  # no temporaries left
+
+
+def test_mlp_width_report_averages_the_finished_seeds(tmp_path, capsys):
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = {run.name: run for run in sweeps.runs("mlp_width", str(CONFIGS))}
+    errors = {"mlp_w64_information_s0": 0.02, "mlp_w64_information_s1": 0.04,
+              "mlp_w128_information_s2": 0.01, "mlp_w64_binary_s0": 0.09}
+    for name, error in errors.items():
+        _finished_run(root, runs[name], {"deterministic_error": error})
+    reproduce.main(["report", "mlp_width", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "mlp_width.json")) as f:
+        summary = json.load(f)["errors"]
+    assert list(summary) == ["information", "binary"]
+    assert summary["information"]["64"] == pytest.approx({"mean": 0.03, "std": 0.01, "seeds": 2})
+    assert summary["information"]["128"] == pytest.approx({"mean": 0.01, "std": 0.0, "seeds": 1})
+    assert list(summary["binary"]) == ["64"]
+    assert summary["binary"]["64"] == pytest.approx({"mean": 0.09, "std": 0.0, "seeds": 1})
+    assert os.path.getsize(os.path.join(output, "mlp_width.png")) > 1000

@@ -1,0 +1,190 @@
+"""`infodropout-reproduce`: runs the sweeps of docs/results.md and reports them.
+
+    infodropout-reproduce run vae --root /tmp/results
+    infodropout-reproduce report vae --root /tmp/results [--output docs/results]
+
+`run ROW` trains every run of the sweep `configs/sweeps/<ROW>.py` with the
+package's command-line trainer (`infodropout-train` or
+`infodropout-train-vae`, as a subprocess; each command is printed before it
+starts), one after the other, each in the workdir `ROOT/<run name>` with
+its output in `ROOT/<run name>.log`. A run whose workdir already holds
+`metrics.json` is skipped, and an interrupted one resumes from its last
+completed epoch (the trainer's own resume). The first run that fails stops
+the sweep with one line naming its log. `report ROW` reads the finished
+runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`.
+Rows: the files of `configs/sweeps/` (cluttered, flow, mlp_width, plane,
+vae), or `all`.
+
+The sweeps and the config files they name are read from `--configs`, by
+default `./configs`: run the command from a checkout of the repository (the
+pip package does not install `configs/`). MNIST is read from
+$TFDS_DATA_DIR; a run on a generated dataset (Cluttered MNIST) reads and
+first generates it in `--data_dir`, a writable tensorflow-datasets folder
+holding a prepared `mnist`.
+
+A problem prints one line, `error: ...`: exit status 2 for the command
+line and the sweep definitions (an unknown row, a misspelt override;
+nothing has been run), 1 for a failed run, missing runs or an unwritable
+output.
+"""
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+
+from infodropout_tf import sweeps
+
+
+class ReproduceError(Exception):
+    """A run failed or the runs to report are missing; the message says which."""
+
+
+def _prepare_generated_data(configs):
+    """Generates the datasets the runs read that are made, not downloaded."""
+    from infodropout_tf.data import pipelines
+    from infodropout_tf.data import prepare
+
+    done = set()
+    for config in configs:
+        options = config.dataset.options.to_dict()
+        if not options:  # only generated datasets have generation options
+            continue
+        name, data_dir = config.dataset.name, config.dataset.data_dir or None
+        try:
+            data_dir = pipelines.resolve_data_dir(data_dir)
+        except FileNotFoundError as error:
+            raise ReproduceError(error) from error
+        key = (name, data_dir, tuple(sorted(options.items())))
+        if key in done:
+            continue
+        done.add(key)
+        try:
+            if not pipelines.builder(name, data_dir, **options).is_prepared():
+                print(f"preparing {name} in {data_dir}", flush=True)
+                prepare.prepare(name, data_dir, **options)
+        except (FileNotFoundError, ValueError) as error:
+            raise ReproduceError(f"cannot prepare {name} in {data_dir}: {error}") from error
+
+
+def _is_finished(root, run):
+    return os.path.exists(os.path.join(root, run.name, "metrics.json"))
+
+
+def run(row_runs, root, configs_dir="configs"):
+    """Trains `row_runs` one after the other, each in `root/<name>`.
+
+    Every run's config is built first, so a misspelt override fails before
+    any training starts.
+
+    Args:
+        row_runs: List of `sweeps.Run`.
+        root: Folder of the runs' workdirs (created if missing).
+        configs_dir: Folder of the config files the runs name.
+
+    Raises:
+        sweeps.SweepError: a run's config cannot be built.
+        ReproduceError: a run failed; its log is named.
+    """
+    configs = [run.load_config(configs_dir) for run in row_runs]
+    _prepare_generated_data([config for run, config in zip(row_runs, configs)
+                             if not _is_finished(root, run)])
+    os.makedirs(root, exist_ok=True)
+    for run in row_runs:
+        workdir = os.path.join(root, run.name)
+        if _is_finished(root, run):
+            print(f"{run.name}: done already, skipped", flush=True)
+            continue
+        command = run.command(configs_dir) + [f"--workdir={workdir}"]
+        print("$", shlex.join(command), flush=True)
+        log_path = workdir + ".log"
+        with open(log_path, "a") as log:
+            try:
+                status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+            except FileNotFoundError as error:
+                raise ReproduceError(f"{run.trainer} is not on PATH; install the package "
+                                     "(pip install -e .) in this environment.") from error
+        if status != 0:
+            raise ReproduceError(
+                f"run {run.name} failed (exit status {status}); its output is in {log_path}. "
+                "Rerunning resumes it from its last completed epoch.")
+
+
+def finished(row, row_runs, root):
+    """[(run, workdir)] of the runs whose workdir in `root` holds metrics.json.
+
+    Raises:
+        ReproduceError: none has finished.
+    """
+    done = [(run, os.path.join(root, run.name)) for run in row_runs if _is_finished(root, run)]
+    if not done:
+        raise ReproduceError(f"no finished run of row {row!r} in {root}; "
+                             f"run `infodropout-reproduce run {row} --root {root}` first.")
+    return done
+
+
+def report(row, row_runs, root, output):
+    """Writes `output/<row>.json` and `.png` from the row's finished runs."""
+    from infodropout_tf import reports
+
+    if row not in reports.REPORTS:
+        raise ReproduceError(f"row {row!r} has no report; the reports are: "
+                             f"{', '.join(reports.REPORTS)}.")
+    reports.REPORTS[row](finished(row, row_runs, root), output)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="infodropout-reproduce",
+        description="Runs the sweeps of docs/results.md (run) and writes their numbers and "
+                    "figures (report).")
+    parser.add_argument("action", choices=("run", "report"))
+    parser.add_argument("rows", nargs="+", metavar="ROW",
+                        help="a sweep of configs/sweeps/ (vae, mlp_width, cluttered, plane, "
+                             "flow), or all")
+    parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
+    parser.add_argument("--configs", default="./configs",
+                        help="folder of the config files and of sweeps/ (default: ./configs, "
+                             "the checkout's; run from the repository's root)")
+    parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR", ""),
+                        help="writable tensorflow-datasets folder with a prepared mnist, where "
+                             "generated datasets (Cluttered MNIST) are made (default: "
+                             "$TFDS_DATA_DIR)")
+    parser.add_argument("--output", default=os.path.join("docs", "results"),
+                        help="report: folder of <ROW>.json and <ROW>.png "
+                             "(default: docs/results)")
+    return parser
+
+
+def _fail(message, status):
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(status)
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        rows = sweeps.rows(args.configs) if "all" in args.rows else args.rows
+        # Every row's runs, and for `run` their configs, are checked before
+        # anything runs: a typo fails now, not hours into a sweep.
+        row_runs = {row: sweeps.runs(row, args.configs, args.data_dir) for row in rows}
+        if args.action == "run":
+            for runs_of_row in row_runs.values():
+                for each in runs_of_row:
+                    each.load_config(args.configs)
+        for row in rows:
+            if args.action == "run":
+                run(row_runs[row], args.root, args.configs)
+            else:
+                report(row, row_runs[row], args.root, args.output)
+    except sweeps.SweepError as error:
+        _fail(error, 2)
+    except (ReproduceError, OSError) as error:  # OSError: unreadable workdirs, a full disk
+        _fail(error, 1)
+    except KeyboardInterrupt:
+        _fail("interrupted; rerun the same command to resume.", 130)
+
+
+if __name__ == "__main__":
+    main()

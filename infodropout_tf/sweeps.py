@@ -1,0 +1,142 @@
+"""Sweeps: named runs of a config file with field overrides.
+
+The experiments of `docs/results.md` are defined next to the config files
+they override, one file per row of the results page,
+`configs/sweeps/<row>.py`, found by its file name as the config files are.
+Each defines `get_runs(data_dir)`, returning a list of `Run`s;
+`infodropout-reproduce` (`infodropout_tf/reproduce.py`) trains them and
+draws their figures.
+
+    from infodropout_tf import sweeps
+
+    for run in sweeps.runs("vae", "configs"):
+        print(run.name, run.command("configs"))
+"""
+
+import dataclasses
+import importlib.util
+import os
+
+from infodropout_tf.training import config as config_lib
+
+SWEEPS_FOLDER = "sweeps"
+
+
+class SweepError(ValueError):
+    """A sweep is undefined or one of its runs cannot be configured."""
+
+
+def format_value(value):
+    """A config value as `--config.<field>=` takes it on the command line.
+
+    Tuples are written without spaces, `(4,8)` and `(6,)`, so that a shell
+    keeps each override in one argument.
+    """
+    if isinstance(value, (tuple, list)):
+        items = ",".join(format_value(item) for item in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    return str(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One training run of a sweep.
+
+    Args:
+        name: The run's name, unique within its sweep; its workdir is
+            `ROOT/<name>`.
+        config: The config file, relative to the configs folder
+            (`"mnist_mlp.py"`).
+        overrides: Dict of config field (dotted, `"model.width"`) to the
+            value it takes in this run; applied in order.
+        trainer: The console command that trains it: `"infodropout-train"`
+            or `"infodropout-train-vae"`.
+    """
+
+    name: str
+    config: str
+    overrides: dict = dataclasses.field(default_factory=dict)
+    trainer: str = "infodropout-train"
+
+    def command(self, configs_dir="configs"):
+        """The trainer's command line, without `--workdir`, as a list of arguments."""
+        path = os.path.normpath(os.path.join(configs_dir, self.config))
+        return [self.trainer, f"--config={path}",
+                *(f"--config.{field}={format_value(value)}"
+                  for field, value in self.overrides.items())]
+
+    def load_config(self, configs_dir="configs"):
+        """The run's config: the config file with its overrides applied and checked.
+
+        Raises:
+            SweepError: the config file does not load, an override names a
+                field the config does not have or has the wrong type, or a
+                value is out of its range (`config.RANGES`).
+        """
+        try:
+            config = config_lib.from_file(os.path.join(configs_dir, self.config))
+        except config_lib.ConfigError as error:
+            raise SweepError(f"run {self.name}: {error}") from error
+        fields = config_lib.flatten(config)
+        config.lock()  # no override may add a field
+        for field, value in self.overrides.items():
+            if field not in fields:
+                closest = config_lib.closest_field(config, field)
+                hint = f" Did you mean `{closest}`?" if closest else ""
+                raise SweepError(f"run {self.name}: {self.config} has no field `{field}`.{hint}")
+            try:
+                config.update_from_flattened_dict({field: value})
+            except (TypeError, ValueError, KeyError) as error:
+                raise SweepError(f"run {self.name}: cannot set `{field}` to {value!r}: "
+                                 f"{error}") from error
+        try:
+            config_lib.validate(config)
+        except config_lib.ConfigError as error:
+            raise SweepError(f"run {self.name}: {error}") from error
+        return config
+
+
+def rows(configs_dir="configs"):
+    """The sweep names registered in `configs_dir/sweeps/`, sorted."""
+    folder = os.path.join(configs_dir, SWEEPS_FOLDER)
+    if not os.path.isdir(folder):
+        raise SweepError(f"{folder} does not exist; pass --configs=DIR, the configs folder of a "
+                         "checkout of infodropout_tf (the default is ./configs).")
+    return sorted(name[:-len(".py")] for name in os.listdir(folder)
+                  if name.endswith(".py") and not name.startswith("_"))
+
+
+def runs(row, configs_dir="configs", data_dir=""):
+    """The runs of sweep `row`, in the order they run.
+
+    Args:
+        row: A sweep name: `configs_dir/sweeps/<row>.py` defines its runs
+            with `get_runs(data_dir)`.
+        configs_dir: The folder of the config files and of `sweeps/`.
+        data_dir: tensorflow-datasets folder, for the sweeps that set
+            `dataset.data_dir` (Cluttered MNIST); the others ignore it.
+
+    Raises:
+        SweepError: unknown row, a sweep file that fails to load or whose
+            `get_runs` returns something other than uniquely named `Run`s.
+    """
+    known = rows(configs_dir)
+    if row not in known:
+        raise SweepError(f"Unknown row {row!r}; the rows in "
+                         f"{os.path.join(configs_dir, SWEEPS_FOLDER)} are: {', '.join(known)}.")
+    path = os.path.join(configs_dir, SWEEPS_FOLDER, f"{row}.py")
+    spec = importlib.util.spec_from_file_location(f"sweep_{row}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        row_runs = list(module.get_runs(data_dir))
+    except Exception as error:  # a sweep file is user code: any error is its own
+        raise SweepError(f"{path} failed to load: {type(error).__name__}: {error}") from error
+    if not all(isinstance(run, Run) for run in row_runs):
+        raise SweepError(f"{path}: get_runs() must return a list of infodropout_tf.sweeps.Run.")
+    names = [run.name for run in row_runs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise SweepError(f"{path} names several runs {', '.join(repeated)}; "
+                         "each needs a workdir of its own.")
+    return row_runs

@@ -1,0 +1,142 @@
+"""configs/sweeps/: the runs of docs/results.md, their commands and configs."""
+
+import pathlib
+
+import pytest
+from absl import flags
+from ml_collections import config_flags
+
+from infodropout_tf import sweeps
+
+CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
+ROWS = ["cluttered", "flow", "mlp_width", "plane", "vae"]
+
+# The commands docs/reproduce.py ran before the sweeps moved to configs/,
+# written out by hand from its `runs(row, data_dir)` (data_dir "/data").
+OLD_COMMANDS = {
+    "vae": [
+        ("vae_gaussian", "infodropout-train-vae --config=configs/mnist_vae.py "
+         "--config.model.latent=gaussian --config.num_epochs=60"),
+        ("vae_information_dropout", "infodropout-train-vae --config=configs/mnist_vae.py "
+         "--config.model.latent=information_dropout --config.num_epochs=60"),
+    ],
+    "cluttered": [
+        (f"cluttered_beta{beta}", "infodropout-train --config=configs/cluttered_all_cnn96.py "
+         f"--config.model.beta={beta} --config.model.filter_fraction=0.25 "
+         "--config.dataset.data_dir=/data --config.dataset.options.num_train=20000 "
+         "--config.dataset.options.num_test=2000 --config.num_epochs=8 "
+         "--config.optimizer.boundaries=(6,)")
+        for beta in ("0.5", "5.0")
+    ],
+    "plane": [
+        (f"plane_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
+         f"--config.model.noise={noise} --config.num_epochs=10")
+        for noise in ("information", "gaussian")
+    ],
+    "flow": [
+        (f"flow_f{fraction}", "infodropout-train --config=configs/mnist_all_cnn32.py "
+         f"--config.model.filter_fraction={fraction} --config.num_epochs=3 "
+         "--config.steps_per_epoch=200 --config.optimizer.boundaries=(2,) --config.eval_steps=20")
+        for fraction in ("0.125", "0.25", "0.5")
+    ],
+}
+
+
+def _commands(row):
+    return [(run.name, " ".join(run.command("configs")))
+            for run in sweeps.runs(row, str(CONFIGS), "/data")]
+
+
+def test_rows_are_the_files_of_configs_sweeps():
+    assert sweeps.rows(str(CONFIGS)) == ROWS
+
+
+@pytest.mark.parametrize("row", sorted(OLD_COMMANDS))
+def test_commands_are_those_the_results_were_measured_with(row):
+    assert _commands(row) == OLD_COMMANDS[row]
+
+
+def test_mlp_width_commands_are_those_the_results_were_measured_with():
+    # Seeds outermost, then widths, then noises, as docs/reproduce.py ran them.
+    expected = [
+        (f"mlp_w{width}_{noise}_s{seed}",
+         f"infodropout-train --config=configs/mnist_mlp.py --config.model.width={width} "
+         f"--config.model.noise={noise} --config.seed={seed} --config.num_epochs=10 "
+         "--config.optimizer.boundaries=(4,8)")
+        for seed in (0, 1, 2) for width in (64, 128, 256)
+        for noise in ("information", "binary", "constant_lognormal", "none")]
+    assert len(expected) == 36
+    assert _commands("mlp_width") == expected
+
+
+def _parse(command):
+    """The config a trainer command would run, parsed as absl parses it."""
+    argv = ["trainer", *command[1:]]
+    flag_values = flags.FlagValues()
+    config_flags.DEFINE_config_file("config", flag_values=flag_values, lock_config=True,
+                                    sys_argv=argv)
+    flag_values(argv)
+    return flag_values.config
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
+    runs = sweeps.runs(row, str(CONFIGS), "/data")
+    # A misspelt field or a wrongly typed value raises here, not hours into a sweep.
+    configs = [run.load_config(str(CONFIGS)) for run in runs]
+    for run, config in zip(runs, configs):
+        # The printed command line trains exactly the config the overrides describe.
+        assert _parse(run.command(str(CONFIGS))).to_json() == config.to_json(), run.name
+    assert len({c.to_json() for c in configs}) == len(configs)
+    if row == "mlp_width":
+        assert {(c.model.width, c.model.noise, c.seed) for c in configs} == {
+            (w, n, s) for w in (64, 128, 256)
+            for n in ("information", "binary", "constant_lognormal", "none") for s in (0, 1, 2)}
+        assert all(c.num_epochs == 10 and tuple(c.optimizer.boundaries) == (4, 8)
+                   and c.model.depth == 3 for c in configs)
+    if row == "cluttered":
+        assert [c.model.beta for c in configs] == [0.5, 5.0]
+        assert all(c.dataset.data_dir == "/data" and c.dataset.options.num_train == 20_000
+                   and c.dataset.options.num_test == 2_000
+                   and c.dataset.options.image_size == 96 for c in configs)
+    if row == "vae":
+        assert [c.model.latent for c in configs] == ["gaussian", "information_dropout"]
+        assert all(c.model.name == "vae" and c.num_epochs == 60 for c in configs)
+    if row == "flow":
+        assert [c.model.filter_fraction for c in configs] == [0.125, 0.25, 0.5]
+        assert all(c.steps_per_epoch == 200 and c.eval_steps == 20 for c in configs)
+
+
+def test_values_are_written_as_the_command_line_takes_them():
+    assert sweeps.format_value((6,)) == "(6,)"
+    assert sweeps.format_value((4, 8)) == "(4,8)"
+    assert sweeps.format_value(20_000) == "20000"
+    assert sweeps.format_value(0.125) == "0.125"
+    assert sweeps.format_value(True) == "True"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"model.widht": 64}, r"mnist_mlp.py has no field `model.widht`. Did you mean `model.width`"),
+    ({"optimiser.boundaries": (4, 8)}, r"no field `optimiser.boundaries`"),
+    ({"model.width": "wide"}, r"cannot set `model.width` to 'wide'"),
+    ({"num_epochs": 0}, r"`num_epochs`: expected an integer >= 1, received 0"),
+])
+def test_a_bad_override_names_the_run_and_the_field(overrides, message):
+    run = sweeps.Run("bad", "mnist_mlp.py", overrides)
+    with pytest.raises(sweeps.SweepError, match=r"run bad: .*" + message):
+        run.load_config(str(CONFIGS))
+
+
+def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
+    with pytest.raises(sweeps.SweepError,
+                       match=r"Unknown row 'cifar'; .* cluttered, flow, mlp_width, plane, vae"):
+        sweeps.runs("cifar", str(CONFIGS))
+    (tmp_path / "sweeps").mkdir()
+    (tmp_path / "sweeps" / "twice.py").write_text(
+        "from infodropout_tf.sweeps import Run\n"
+        "def get_runs(data_dir):\n"
+        "    return [Run('a', 'testing.py', {'seed': s}) for s in (0, 1)]\n")
+    with pytest.raises(sweeps.SweepError, match=r"twice.py names several runs a;"):
+        sweeps.runs("twice", str(tmp_path))
+    with pytest.raises(sweeps.SweepError, match=r"does not exist; pass --configs=DIR"):
+        sweeps.runs("vae", str(tmp_path / "nowhere"))
