@@ -11,13 +11,50 @@ from infodropout_tf.layers import GaussianLatent
 tfd = tfp.distributions
 
 
-def test_kl_map_matches_tfp_and_loss_is_weighted():
+def _next_seed_of(layer):
+    """The stateless seed the layer's next draw uses, without consuming it."""
+    state = layer.seed_generator.state.numpy()
+    seed = layer._next_seed()
+    layer.seed_generator.state.assign(state)
+    return seed
+
+
+def test_posterior_and_prior_are_tfd_normals_from_the_two_heads():
+    h = np.random.default_rng(0).normal(size=(16, 5)).astype("float32")
+    layer = GaussianLatent(3, seed=0)
+    posterior = layer.posterior(h)
+    assert isinstance(posterior, tfd.Normal)
+    assert posterior.batch_shape == (16, 3) and posterior.dtype == tf.float32
+    mean_kernel, mean_bias = (w.numpy() for w in layer.mean_dense.weights)
+    scale_kernel, scale_bias = (w.numpy() for w in layer.scale_dense.weights)
+    np.testing.assert_allclose(posterior.loc, h @ mean_kernel + mean_bias, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(posterior.scale, np.logaddexp(0, h @ scale_kernel + scale_bias)
+                               + 1e-4, rtol=1e-5)
+    prior = layer.prior_distribution()
+    assert isinstance(prior, tfd.Normal)
+    assert (float(prior.loc), float(prior.scale)) == (0.0, 1.0)
+
+
+def test_sample_is_the_posterior_sample_for_the_same_seed():
+    h = np.random.default_rng(1).normal(size=(8, 5)).astype("float32")
+    layer = GaussianLatent(4, seed=5)
+    layer.build(h.shape)
+    seed = _next_seed_of(layer)
+    z = layer(h, training=True)
+    np.testing.assert_array_equal(z, layer.posterior(h).sample(seed=seed))
+
+
+def test_kl_map_matches_tfp_and_the_closed_form_and_loss_is_weighted():
     h = np.random.default_rng(0).normal(size=(16, 5)).astype("float32")
     layer = GaussianLatent(3, beta=2.0, num_train_examples=10, seed=0)
     _, kl_map = layer(h, return_kl_map=True)
-    mu, sigma = (np.asarray(t) for t in layer.posterior(h))
-    expected = tfd.kl_divergence(tfd.Normal(mu, sigma), tfd.Normal(np.float32(0), np.float32(1)))
-    np.testing.assert_allclose(kl_map, expected, rtol=1e-5, atol=1e-6)
+    posterior = layer.posterior(h)
+    expected = tfd.kl_divergence(posterior, tfd.Normal(np.float32(0), np.float32(1)))
+    np.testing.assert_allclose(kl_map, expected, rtol=1e-6, atol=1e-6)
+    # The original's `KL_div`, in float64.
+    mu, sigma = (np.asarray(t, "float64") for t in (posterior.loc, posterior.scale))
+    np.testing.assert_allclose(kl_map, 0.5 * (mu**2 + sigma**2 - 1) - np.log(sigma),
+                               rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(layer.losses[0], 2.0 * np.mean(np.sum(expected, axis=1)) / 10,
                                rtol=1e-5)
     np.testing.assert_allclose(layer.kl_per_example, np.mean(np.sum(expected, axis=1)), rtol=1e-5)
@@ -27,7 +64,8 @@ def test_samples_have_the_posterior_moments_and_inference_returns_the_mean():
     layer = GaussianLatent(2, seed=1)
     h = np.ones((20_000, 3), "float32")
     z = np.asarray(layer(h, training=True))
-    mu, sigma = (np.asarray(t)[0] for t in layer.posterior(h[:1]))
+    posterior = layer.posterior(h[:1])
+    mu, sigma = np.asarray(posterior.loc)[0], np.asarray(posterior.scale)[0]
     n = z.shape[0]
     # Four standard errors of the mean and of the standard deviation.
     assert np.all(np.abs(z.mean(axis=0) - mu) < 4 * sigma / np.sqrt(n))

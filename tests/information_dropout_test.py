@@ -32,6 +32,184 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _next_seed_of(layer):
+    """The stateless seed the layer's next draw uses, without consuming it."""
+    state = layer.seed_generator.state.numpy()
+    seed = layer._next_seed()
+    layer.seed_generator.state.assign(state)
+    return seed
+
+
+# A learnable mixture of two log-normals: a prior of the user's own.
+@keras.saving.register_keras_serializable(package="infodropout_tf_tests")
+def lognormal_pair(parameters):
+    return tfd.MixtureSameFamily(
+        tfd.Categorical(logits=parameters["logits"]),
+        tfd.LogNormal(parameters["loc"], tf.math.softplus(parameters["scale"])),
+    )
+
+
+def _mixture_prior():
+    return priors.DistributionPrior(
+        lognormal_pair, {"logits": [0.0, 0.0], "loc": [-2.0, 0.0], "scale": [0.5, 0.5]})
+
+
+def test_posterior_is_the_log_normal_of_z_given_x_with_its_closed_forms():
+    rng = np.random.default_rng(20)
+    block_inputs = rng.normal(size=(2, 8, 8, 3)).astype("float32")
+    features = rng.uniform(0.1, 3.0, size=(2, 4, 4, 5)).astype("float32")
+    layer = InformationDropout(max_alpha=1.0, alpha_strides=2, seed=0)
+    posterior = layer.posterior([features, block_inputs])
+    assert isinstance(posterior, tfd.LogNormal)
+    assert posterior.batch_shape == features.shape and posterior.dtype == tf.float32
+
+    log_f = np.log(features.astype("float64"))
+    alpha = np.asarray(layer.noise_scale([features, block_inputs]), "float64")
+    np.testing.assert_allclose(posterior.loc, log_f, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(posterior.scale, alpha, rtol=1e-6)
+    # LogNormal(log f, alpha): mean f exp(alpha^2/2), variance
+    # (exp(alpha^2) - 1) f^2 exp(alpha^2), density of log z minus log z.
+    np.testing.assert_allclose(posterior.mean(), features * np.exp(alpha**2 / 2), rtol=1e-6)
+    np.testing.assert_allclose(posterior.stddev(),
+                               features * np.exp(alpha**2 / 2) * np.sqrt(np.expm1(alpha**2)),
+                               rtol=1e-5)
+    z = rng.uniform(0.05, 5.0, size=features.shape)
+    log_prob = (-0.5 * ((np.log(z) - log_f) / alpha) ** 2 - np.log(alpha)
+                - 0.5 * np.log(2 * np.pi) - np.log(z))
+    np.testing.assert_allclose(posterior.log_prob(z.astype("float32")), log_prob,
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_posterior_sample_is_the_layers_training_output_for_that_seed():
+    rng = np.random.default_rng(21)
+    features = rng.uniform(0.1, 3.0, size=(64, 32)).astype("float32")
+    layer = InformationDropout(max_alpha=0.7, seed=13)
+    layer.build(features.shape)
+    seed = _next_seed_of(layer)
+    outputs = np.asarray(layer(features, training=True))
+    alpha = layer.noise_scale(features)
+    assert not np.allclose(outputs, features)
+
+    # The layer draws f * eps with eps = exp(alpha n): exactly f times the
+    # draw of the noise law for that seed.
+    np.testing.assert_array_equal(outputs, features * tfd.LogNormal(0.0, alpha).sample(seed=seed))
+    # The posterior's draw is exp(log f + alpha n) with the same n: equal up
+    # to the float32 rounding of the log, the sum (|log f| < 2.4, |sum| < 5)
+    # and the exp, a few 1e-7 relative.
+    sample = layer.posterior(features).sample(seed=seed)
+    np.testing.assert_allclose(outputs, sample, rtol=1e-6)
+
+
+def test_zero_features_are_exact_zeros_with_finite_gradients_and_a_point_mass_posterior():
+    features = tf.Variable(np.float32([[0.0, 0.5, 0.0, 2.0]] * 3))
+    # Block form: alpha is read from other inputs, so d z / d f is eps alone.
+    block_inputs = np.random.default_rng(24).normal(size=(3, 5)).astype("float32")
+    layer = InformationDropout(seed=14)
+    layer.build([tuple(features.shape), block_inputs.shape])
+    seed = _next_seed_of(layer)
+    with tf.GradientTape() as tape:
+        outputs = layer([features, block_inputs], training=True)
+        total = tf.reduce_sum(outputs)
+    assert np.all(outputs.numpy()[:, [0, 2]] == 0.0)
+    # d(f * eps)/df = eps everywhere, also at f = 0.
+    alpha = layer.noise_scale([features, block_inputs])
+    noise = tfd.LogNormal(0.0, alpha).sample(seed=seed)
+    np.testing.assert_array_equal(tape.gradient(total, features), noise)
+
+    posterior = layer.posterior([features, block_inputs])
+    assert np.all(np.asarray(posterior.loc)[:, [0, 2]] == -np.inf)
+    for value in (posterior.sample(seed=seed), posterior.mean(), posterior.stddev()):
+        assert np.all(np.asarray(value)[:, [0, 2]] == 0.0)
+        assert np.all(np.asarray(value)[:, [1, 3]] > 0.0)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_posterior_is_float32_under_mixed_precision(policy):
+    keras.config.set_dtype_policy(policy)
+    layer = InformationDropout(prior="log_normal", seed=0)
+    features = tf.constant([[1e-3, 1.0, 3e4]] * 2, dtype=policy.split("_")[1])
+    posterior = layer.posterior(features)
+    assert posterior.dtype == tf.float32
+    np.testing.assert_allclose(posterior.loc, np.log(tf.cast(features, "float32")), rtol=1e-6)
+    assert layer.prior.distribution().dtype == tf.float32
+
+
+def _random_ops(function, *args):
+    """{op type: [alg input of each normal draw]} of a traced graph's random ops."""
+    graph = tf.function(function).get_concrete_function(*args).graph
+    found = {}
+    for op in graph.get_operations():
+        if op.type.startswith("StatelessRandom"):
+            alg = []
+            if op.type == "StatelessRandomNormalV2":
+                alg = [int(tf.get_static_value(op.inputs[3]))]
+            found.setdefault(op.type, []).extend(alg)
+    return found
+
+
+def test_noise_is_drawn_with_philox_also_under_xla():
+    # TFP's `sample` calls `stateless_normal` with alg="auto_select", which
+    # XLA lowers on a CPU to a generator about 100 times slower
+    # (benchmarks/step_time.py); the layer names Philox (alg 1) instead.
+    features = np.random.default_rng(22).uniform(0.1, 2.0, size=(16, 8)).astype("float32")
+    layer = InformationDropout(seed=15)
+    layer.build(features.shape)
+    layer_ops = _random_ops(lambda x: layer(x, training=True), features)
+    assert layer_ops["StatelessRandomNormalV2"] == [1]
+    # The check tells the two apart: TFP's own draw is auto_select (3).
+    tfp_ops = _random_ops(lambda x: layer.posterior(x).sample(seed=[1, 2]), features)
+    assert tfp_ops["StatelessRandomNormalV2"] == [3]
+
+    # Under jit_compile the step is the Philox draw (XLA's Philox lowering
+    # draws other numbers than eager Philox, as it did before TFP).
+    seed = _next_seed_of(layer)
+
+    @tf.function(jit_compile=True)
+    def draws(x):
+        noise = tf.random.stateless_normal(x.shape, seed, alg="philox")
+        return layer(x, training=True), x * tf.exp(layer.noise_scale(x) * noise)
+
+    compiled, philox = draws(features)
+    np.testing.assert_array_equal(compiled, philox)
+
+
+def test_distribution_prior_kl_map_uses_the_layers_own_sample():
+    rng = np.random.default_rng(23)
+    features = rng.uniform(0.01, 3.0, size=(32, 6)).astype("float32")
+    layer = InformationDropout(prior=_mixture_prior(), beta=2.0, num_train_examples=8, seed=16)
+    outputs, kl_map = layer(features, training=True, return_kl_map=True)
+    posterior = layer.posterior(features)
+    # KL estimate -H[p(z|x)] - log q(z) at the layer's output z.
+    expected = -posterior.entropy() - layer.prior.log_prob(outputs)
+    np.testing.assert_allclose(kl_map, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.losses[0], 2.0 * np.mean(np.sum(expected, axis=1)) / 8,
+                               rtol=1e-5)
+    # At inference the output is exact, and the KL is still estimated.
+    inference, kl_map = layer(features, training=False, return_kl_map=True)
+    np.testing.assert_array_equal(inference, features)
+    assert np.all(np.isfinite(kl_map))
+
+
+def test_distribution_prior_model_trains_on_mnist(mnist_train):
+    images, labels = mnist_train
+    x = images.reshape(len(images), -1)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((784,))
+    hidden = keras.layers.Dense(256, activation="softplus")(inputs)
+    noisy = InformationDropout(prior=_mixture_prior(), max_alpha=1.0, beta=1.0,
+                               num_train_examples=len(x), seed=1, name="dropout")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(10)(noisy))
+    model.compile(keras.optimizers.Adam(1e-3),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    prior_before = [w.numpy().copy() for w in model.get_layer("dropout").prior.weights]
+    history = model.fit(x, labels, epochs=4, batch_size=64, verbose=0).history["loss"]
+    assert np.all(np.isfinite(history))
+    assert history[-1] < 0.6 * history[0]
+    # The prior's own weights were learned.
+    prior_after = [w.numpy() for w in model.get_layer("dropout").prior.weights]
+    assert any(not np.allclose(a, b) for a, b in zip(prior_before, prior_after))
+
+
 def test_log_noise_is_normal_with_variance_alpha_squared():
     alpha, n_rows, units = 0.5, 200, 100  # 20,000 draws
     layer = _fixed_alpha_layer(alpha, units, seed=11)

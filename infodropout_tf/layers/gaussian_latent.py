@@ -1,11 +1,14 @@
 """The Gaussian latent of the VAE and of the Deep Variational IB."""
 
 import keras
+import tensorflow_probability as tfp
 from keras import ops
 
 from infodropout_tf import _validation
 from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.noise_layer import NoiseLayer
+
+tfd = tfp.distributions
 
 # Floor of the posterior standard deviation: keeps log(sigma) in the KL
 # finite when the softplus underflows.
@@ -23,12 +26,17 @@ class GaussianLatent(KLPenalty, NoiseLayer):
         mu = W_mu h + b_mu,   sigma = softplus(W_s h + b_s) + 1e-4
         z = mu + sigma * n,   n ~ N(0, I)
 
-    with the closed-form KL(N(mu, sigma^2) || N(0, I)) per unit (the original
-    implementation's `KL_div`) added through `add_loss` as
+    The posterior q(z|x) is `layer.posterior(h)`, a `tfd.Normal(mu, sigma)`
+    with batch shape (batch, units), and the prior
+    `layer.prior_distribution()` is `tfd.Normal(0, 1)`. The per-unit KL map
+    is `tfd.kl_divergence` of the two (the original implementation's
+    `KL_div`), added through `add_loss` as
     beta * batch-mean(sum over units) / num_train_examples (see
     `KLPenalty`). Like the other noise layers it samples when training or
-    with `stochastic_inference`, and returns the mean mu otherwise.
-    Computations after the two dense heads are float32.
+    with `stochastic_inference`, and returns the mean mu otherwise; its
+    sample for the stateless seed s is `posterior(h).sample(seed=s)`
+    exactly (`NoiseLayer.draw`). Computations after the two dense heads are
+    float32.
 
     Args:
         units: Integer > 0, dimension of the latent.
@@ -80,19 +88,33 @@ class GaussianLatent(KLPenalty, NoiseLayer):
         self.scale_dense.build(input_shape)
 
     def posterior(self, inputs):
-        """Returns the float32 `(mu, sigma)` of q(z|x) for encoder outputs."""
+        """q(z|x) = `tfd.Normal(mu(h), sigma(h))` for encoder outputs h.
+
+        Args:
+            inputs: Floating-point tensor (batch, features), concrete.
+
+        Returns:
+            A float32 `tfd.Normal` with batch shape (batch, units).
+        """
+        _validation.floating_tensor(self, "inputs", inputs)
+        if not self.built:
+            self.build(tuple(inputs.shape))
         mu = ops.cast(self.mean_dense(inputs), "float32")
         sigma = ops.softplus(ops.cast(self.scale_dense(inputs), "float32"))
-        return mu, sigma + SIGMA_MIN
+        return tfd.Normal(loc=mu, scale=sigma + SIGMA_MIN)
+
+    @staticmethod
+    def prior_distribution():
+        """p(z) = `tfd.Normal(0, 1)` per unit, float32."""
+        return tfd.Normal(loc=ops.zeros((), "float32"), scale=ops.ones((), "float32"))
 
     def call(self, inputs, training=None, return_kl_map=False):
-        _validation.floating_tensor(self, "inputs", inputs)
-        mu, sigma = self.posterior(inputs)
-        kl_map = 0.5 * (ops.square(mu) + ops.square(sigma) - 1.0) - ops.log(sigma)
+        posterior = self.posterior(inputs)
+        kl_map = tfd.kl_divergence(posterior, self.prior_distribution())
         self.add_kl_penalty(kl_map)
-        z = mu
+        z = posterior.loc
         if self.noise_active(training):
-            z = mu + sigma * self.standard_normal(ops.shape(mu))
+            z = self.draw(posterior)
         z = ops.cast(z, self.compute_dtype)
         if return_kl_map:
             return z, kl_map

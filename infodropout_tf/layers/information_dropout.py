@@ -1,12 +1,15 @@
 """Information Dropout (Achille & Soatto, TPAMI 2018, section 4)."""
 
 import keras
+import tensorflow_probability as tfp
 from keras import ops
 
 from infodropout_tf import _validation
 from infodropout_tf import priors as priors_lib
 from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
+
+tfd = tfp.distributions
 
 # Smallest noise scale, added "for numerical stability" in the original: it
 # keeps log(alpha) in the KL finite when the sigmoid saturates at 0.
@@ -30,18 +33,30 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         z = f(x) * eps,   eps ~ LogNormal(0, alpha(x)^2)
         alpha(x) = alpha_min + max_alpha * sigmoid(g(x)),   alpha_min = 0.001
 
-    sampled with the reparameterisation eps = exp(alpha * n), n ~ N(0, 1), so
-    gradients reach alpha. g is the layer's own linear branch: a dense layer
-    for vector features and a convolution ("same" padding,
-    `alpha_kernel_size`, `alpha_strides`) for feature maps.
+    g is the layer's own linear branch: a dense layer for vector features
+    and a convolution ("same" padding, `alpha_kernel_size`,
+    `alpha_strides`) for feature maps.
+
+    The distribution of the representation given the input,
+    p(z|x) = `tfd.LogNormal(loc=log f(x), scale=alpha(x))`, is
+    `layer.posterior(inputs)`. When drawing noise the layer samples it with
+    the posterior's reparameterisation, z = f * exp(alpha * n) =
+    exp(log f + alpha * n) with n ~ N(0, 1) from the layer's stateless seed
+    stream, so gradients reach alpha: for the seed s the layer draws with,
+    `layer.posterior(inputs).sample(seed=s)` is its output (up to float32
+    rounding of the product against the exp of a sum). The product keeps
+    units with f = 0 exactly 0 with the finite gradient eps with respect to
+    f; there the posterior is the point mass at 0 (loc = -inf: its sample,
+    mean and stddev are 0, its log_prob is not finite).
 
     The layer adds the information-bottleneck penalty of the paper's
     objective (Eq. 3) with `add_loss` (see `KLPenalty`):
 
         beta * mean_batch(sum_units KL(p(z|x) || q(z))) / num_train_examples
 
-    where the prior q is `LogUniformPrior` for ReLU features and
-    `LogNormalPrior` for softplus features (paper Props. 2 and 3). With
+    where the prior q is `LogUniformPrior` for ReLU features,
+    `LogNormalPrior` for softplus features (paper Props. 2 and 3), or any
+    TFP distribution through `DistributionPrior`. With
     `num_train_examples`, `model.fit` minimises exactly the original
     implementation's loss; without it the KL is weighted by `beta` alone.
 
@@ -70,7 +85,8 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
             `alpha_min` (0.7 for CIFAR-10, 1.0 for Cluttered MNIST in the
             paper).
         prior: `"log_uniform"` (ReLU, default), `"log_normal"` (softplus),
-            or a `infodropout_tf.priors.Prior` instance.
+            or an `infodropout_tf.priors.Prior` instance, such as a
+            `DistributionPrior`.
         beta: Finite float >= 0, weight of the KL term.
         num_train_examples: Integer > 0 or None, the size of the training
             set N that divides the KL term as in the original implementation.
@@ -203,6 +219,15 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
             # deep inside Keras otherwise.
             _validation.floating_tensor(self, "block_inputs", block_inputs)
 
+    def _build_for(self, inputs):
+        """Builds the layer from concrete inputs, as a first call would."""
+        if not self.built:
+            features, block_inputs = self._split_inputs(inputs)
+            if block_inputs is None:
+                self.build(tuple(features.shape))
+            else:
+                self.build([tuple(features.shape), tuple(block_inputs.shape)])
+
     def noise_scale(self, inputs):
         """alpha(x) = alpha_min + max_alpha * sigmoid(g(x)), in float32.
 
@@ -212,22 +237,61 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         Returns:
             float32 tensor with the shape of the features.
         """
+        self._build_for(inputs)
         features, block_inputs = self._split_inputs(inputs)
         if block_inputs is None:
             block_inputs = features
         logits = ops.cast(self.alpha_branch(block_inputs), "float32")
         return ALPHA_MIN + self.max_alpha * ops.sigmoid(logits)
 
+    def posterior(self, inputs):
+        """p(z|x) = `tfd.LogNormal(loc=log f(x), scale=alpha(x))`, float32.
+
+        The distribution of the layer's noisy output given its inputs
+        (paper Eq. 5), with batch shape the features' shape and float32
+        parameters under any dtype policy. `sample(seed=s)` is the layer's
+        own draw for the stateless seed s (up to float32 rounding; see the
+        class docstring), and `tfd.kl_divergence` against a prior's
+        `distribution()` is the layer's KL map for features >= 1e-4.
+
+        Units with f = 0 get loc = -inf: the point mass at 0, which is what
+        the layer outputs there (sample, mean and stddev 0; log_prob and
+        the KL to a proper prior are not finite; the priors' KL maps clamp
+        log f at log 1e-4 instead). The posterior is that of non-negative
+        features, the paper's ReLU and softplus activations: for f < 0, z
+        is the mirror image of a log-normal, and loc is NaN.
+
+        Args:
+            inputs: As in `call`, concrete tensors (not symbolic inputs).
+
+        Returns:
+            A `tfd.LogNormal`.
+        """
+        features, block_inputs = self._split_inputs(inputs)
+        self.check_inputs(features, block_inputs)
+        alpha = self.noise_scale(inputs)
+        return tfd.LogNormal(loc=ops.log(ops.cast(features, "float32")), scale=alpha)
+
     def call(self, inputs, training=None, return_kl_map=False):
         features, block_inputs = self._split_inputs(inputs)
         self.check_inputs(features, block_inputs)
         alpha = self.noise_scale(inputs)
-        kl_map = self.prior(features, alpha, alpha_upper=self.alpha_upper)
+        draws_noise = self.noise_active(training)
+        noise = None
+        if draws_noise or self.prior.requires_noise:
+            # n of the posterior's reparameterisation exp(log f + alpha * n),
+            # drawn once for the output and any Monte-Carlo KL.
+            noise = self.standard_normal(ops.shape(features))
+        prior_kwargs = {"noise": noise} if self.prior.requires_noise else {}
+        kl_map = self.prior(
+            features, alpha, alpha_upper=self.alpha_upper, **prior_kwargs
+        )
         self.add_kl_penalty(kl_map)
         outputs = features
-        if self.noise_active(training):
-            log_noise = alpha * self.standard_normal(ops.shape(features))
-            outputs = self.multiply(features, ops.exp(log_noise))
+        if draws_noise:
+            # f * exp(alpha * n), not exp(log f + alpha * n): units with
+            # f = 0 stay exactly 0 with a finite gradient.
+            outputs = self.multiply(features, ops.exp(alpha * noise))
         if return_kl_map:
             return outputs, kl_map
         return outputs

@@ -8,6 +8,9 @@
   the replica id folded into the seed so that under tf.distribute every
   replica draws different noise, while a fixed seed reproduces the same
   draws on one device.
+* Draws from a layer's `tfd` distributions (`NoiseLayer.draw`,
+  `reparameterized_sample`) are the distribution's own `sample` for the same
+  stateless seed, computed with the Philox generator named explicitly.
 """
 
 import contextlib
@@ -15,8 +18,11 @@ import threading
 
 import keras
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from infodropout_tf import _validation
+
+tfd = tfp.distributions
 
 _SUPPRESSION = threading.local()
 
@@ -24,6 +30,42 @@ _SUPPRESSION = threading.local()
 # XLA (the same draws), but under `jit_compile=True` on a CPU "auto_select"
 # lowers to a generator about 100 times slower (benchmarks/step_time.py).
 RANDOM_ALGORITHM = "philox"
+
+
+def reparameterized_sample(distribution, sample_shape, seed):
+    """`distribution.sample(sample_shape, seed=seed)` drawn with Philox.
+
+    For a `tfd.Normal` or a `tfd.LogNormal`, computes what TFP's `sample`
+    computes, n * scale + loc (and its exp), from standard-normal draws n of
+    `tf.random.stateless_normal` with `alg="philox"`. TFP calls the same op
+    with the default `alg="auto_select"`, which is Philox without XLA, so
+    the two agree bit for bit there; under `jit_compile=True` XLA lowers
+    "auto_select" on a CPU to a generator about 100 times slower (and with
+    other draws), which this function avoids.
+
+    Args:
+        distribution: A `tfd.Normal` or `tfd.LogNormal`.
+        sample_shape: Tuple of ints, the leading axes of the sample.
+        seed: An int32 tensor of shape (2,), a stateless seed.
+
+    Returns:
+        A tensor of shape `sample_shape + batch_shape`, reparameterised:
+        differentiable in the distribution's loc and scale.
+    """
+    if isinstance(distribution, tfd.LogNormal):
+        return tf.exp(reparameterized_sample(distribution.distribution, sample_shape, seed))
+    if not isinstance(distribution, tfd.Normal):
+        raise TypeError(
+            "Expected a `tfd.Normal` or a `tfd.LogNormal`. "
+            f"Received: {type(distribution).__name__}"
+        )
+    shape = tf.concat(
+        [tf.constant(sample_shape, "int32"), distribution.batch_shape_tensor()], axis=0
+    )
+    noise = tf.random.stateless_normal(
+        shape, seed=seed, dtype=distribution.dtype, alg=RANDOM_ALGORITHM
+    )
+    return noise * distribution.scale + distribution.loc
 
 
 @contextlib.contextmanager
@@ -87,6 +129,14 @@ class NoiseLayer(keras.layers.Layer):
         return tf.random.stateless_normal(
             shape, seed=self._next_seed(), dtype="float32", alg=RANDOM_ALGORITHM
         )
+
+    def draw(self, distribution, sample_shape=()):
+        """A reparameterised sample of a `tfd.Normal` or `tfd.LogNormal`.
+
+        `distribution.sample(sample_shape, seed=s)` with the next seed s of
+        the layer's stream, drawn with Philox (`reparameterized_sample`).
+        """
+        return reparameterized_sample(distribution, sample_shape, self._next_seed())
 
     def uniform(self, shape):
         """float32 U[0, 1) draws of `shape` from the layer's seed stream."""

@@ -37,8 +37,9 @@ class VAE(keras.Model):
       noise scale computed from h).
 
     The loss is the negative ELBO in nats per example (0 on an empty
-    batch), the Bernoulli negative log-likelihood summed over pixels plus
-    the KL:
+    batch), the Bernoulli negative log-likelihood summed over pixels
+    (`decoder_distribution`, a `tfd` object) plus the latent layer's KL
+    (`tfd.kl_divergence` of its posterior and prior):
     `fit` and `evaluate` report it as `loss` with its parts
     `reconstruction` and `kl`. The latent samples also at inference
     (`stochastic_inference=True`), so `evaluate` estimates the ELBO.
@@ -144,13 +145,19 @@ class VAE(keras.Model):
         """Returns the Bernoulli logits of the reconstruction."""
         return self.decoder(self.encode(inputs, training=training), training=training)
 
+    def decoder_distribution(self, logits):
+        """p(x|z): independent Bernoulli pixels with the decoder's logits.
+
+        A float32 `tfd.Independent(tfd.Bernoulli)` whose event is one image.
+        """
+        return tfd.Independent(
+            tfd.Bernoulli(logits=ops.cast(logits, "float32"), dtype="float32"),
+            reinterpreted_batch_ndims=len(self.image_shape),
+        )
+
     def bernoulli_log_likelihood(self, targets, logits):
         """log p(x|z) summed over pixels, per example (leading axes kept)."""
-        targets = ops.cast(targets, "float32")
-        logits = ops.cast(logits, "float32")
-        # x * log sigmoid(l) + (1 - x) * log sigmoid(-l) = x * l - softplus(l)
-        per_pixel = targets * logits - ops.softplus(logits)
-        return ops.sum(per_pixel, axis=tuple(range(-len(self.image_shape), 0)))
+        return self.decoder_distribution(logits).log_prob(ops.cast(targets, "float32"))
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
@@ -163,32 +170,39 @@ class VAE(keras.Model):
         self.kl_tracker.update_state(kl)
         return scale_for_replicas(reconstruction + sum(self.losses))
 
-    def _posterior_and_prior(self, hidden):
-        """q(u|x) and p(u) for u = z (Gaussian) or u = log z (log-normal).
+    def latent_distributions(self, hidden):
+        """The latent layer's posterior and prior, as `tfd` objects over u.
 
-        For the information-dropout latent both densities are taken over
-        log z: the Jacobian of z = exp(u) is the same for both and cancels
-        in the importance weights.
+        u = z for the Gaussian latent: `latent.posterior(hidden)` and
+        `latent.prior_distribution()`, both `tfd.Normal`. For the
+        information-dropout latent the layer's `tfd.LogNormal` posterior and
+        prior are taken over u = log z, through their base distributions
+        (`.distribution`, a `tfd.Normal` each): the Jacobian of z = exp(u) is
+        the same for both and cancels in the importance weights, and log z
+        is drawn without rounding through exp and log.
+
+        Args:
+            hidden: The encoder's output (batch, hidden units).
+
+        Returns:
+            `(posterior, prior, to_latent)`: the two distributions and the
+            map from u to the decoder's input z.
         """
         if self.latent_type == "gaussian":
-            mu, sigma = self.latent.posterior(hidden)
-            return tfd.Normal(mu, sigma), tfd.Normal(0.0, 1.0), lambda u: u
+            return (self.latent.posterior(hidden), self.latent.prior_distribution(),
+                    lambda u: u)
         features = self.latent_features(hidden)
-        alpha = self.latent.noise_scale([features, hidden])
-        log_features = ops.log(ops.cast(features, "float32"))
-        prior = self.latent.prior
-        return (
-            tfd.Normal(log_features, alpha),
-            tfd.Normal(ops.convert_to_tensor(prior.mu), ops.convert_to_tensor(prior.sigma)),
-            ops.exp,
-        )
+        posterior = self.latent.posterior([features, hidden])
+        prior = self.latent.prior.distribution()
+        return posterior.distribution, prior.distribution, ops.exp
 
     def importance_weighted_log_likelihood(self, inputs, num_samples=5000):
         """The k-sample importance-weighted bound on log p(x), per example.
 
         log p(x) >= E[log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)], z_i ~ q(z|x)
-        (Burda et al. 2016); k = 1 is the ELBO with a Monte-Carlo KL, and
-        the bound tightens as k grows.
+        (Burda et al. 2016), with q and p the latent layer's own `tfd`
+        distributions (`latent_distributions`); k = 1 is the ELBO with a
+        Monte-Carlo KL, and the bound tightens as k grows.
 
         Args:
             inputs: Binary images (batch, *input_shape).
@@ -199,9 +213,8 @@ class VAE(keras.Model):
         """
         num_samples = _validation.positive_int("num_samples", num_samples)
         hidden = self.encoder(inputs, training=False)
-        posterior, prior, to_latent = self._posterior_and_prior(hidden)
-        noise = self.latent.standard_normal((num_samples, *ops.shape(posterior.loc)))
-        samples = posterior.loc + posterior.scale * noise  # (k, batch, units)
+        posterior, prior, to_latent = self.latent_distributions(hidden)
+        samples = self.latent.draw(posterior, (num_samples,))  # (k, batch, units)
         batch = ops.shape(samples)[1]
         logits = self.decoder(
             ops.reshape(to_latent(samples), (num_samples * batch, -1)), training=False
