@@ -9,13 +9,36 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
 
 from infodropout_tf import layers
+from infodropout_tf import priors
+
+tfd = tfp.distributions
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+@keras.saving.register_keras_serializable(package="infodropout_tf_tests")
+def saved_lognormal_mixture(parameters):
+    return tfd.MixtureSameFamily(
+        tfd.Categorical(logits=parameters["logits"]),
+        tfd.LogNormal(parameters["loc"], tf.math.softplus(parameters["scale"])),
+    )
+
+
+def _mixture_prior():
+    return priors.DistributionPrior(
+        saved_lognormal_mixture,
+        {"logits": [0.0, 0.0], "loc": [-2.0, 0.0], "scale": [0.5, 0.5]},
+        per_channel=("loc",),
+    )
 
 
 def _trained_model():
-    """A model with every noise layer, both priors and both forms, trained a
-    few steps so that alpha branches and prior parameters left their init."""
+    """A model with every noise layer, the three kinds of prior and both
+    forms, trained a few steps so that alpha branches and prior parameters
+    left their init."""
     inputs = keras.Input((8, 8, 1))
     conv = keras.layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")(inputs)
     x = layers.InformationDropout(alpha_strides=2, beta=1.0, num_train_examples=64,
@@ -28,6 +51,7 @@ def _trained_model():
     x = layers.GaussianDropout(0.2, seed=4)(x)
     x = layers.ConstantLogNormalNoise(0.5, seed=5)(x)
     x = layers.NoNoise()(x)
+    x = layers.InformationDropout(prior=_mixture_prior(), seed=6, name="mixture")(x)
     model = keras.Model(inputs, keras.layers.Dense(3)(x))
     model.compile(keras.optimizers.SGD(0.1),
                   keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -41,6 +65,8 @@ def test_keras_file_round_trip_gives_identical_outputs_and_priors(tmp_path):
     model, x = _trained_model()
     prior = model.layers[4].prior
     assert float(prior.mu) != 0.0 and float(prior.sigma) != 1.0  # training moved them
+    mixture = model.get_layer("mixture").prior
+    assert not np.allclose(mixture.parameter_weights["loc"], [-2.0, 0.0])
 
     path = str(tmp_path / "model.keras")
     model.save(path)
@@ -52,6 +78,58 @@ def test_keras_file_round_trip_gives_identical_outputs_and_priors(tmp_path):
         assert original.path == loaded.path
         np.testing.assert_array_equal(original.numpy(), loaded.numpy())
     assert [l.get_config() for l in restored.layers] == [l.get_config() for l in model.layers]
+    # The priors' distributions are the same objects' values.
+    restored_mixture = restored.get_layer("mixture").prior
+    assert restored_mixture.distribution_fn is saved_lognormal_mixture
+    z = np.float32([0.05, 0.5, 2.0])[:, None]
+    np.testing.assert_array_equal(restored_mixture.log_prob(z), mixture.log_prob(z))
+    np.testing.assert_array_equal(restored.layers[4].prior.distribution().scale,
+                                  prior.distribution().scale)
+
+
+def _legacy_model():
+    return keras.models.load_model(os.path.join(DATA, "legacy_log_normal_prior.keras"))
+
+
+def test_keras_file_saved_before_the_softplus_sigma_loads_with_the_same_outputs():
+    # Written by the previous parameterisation (sigma itself a weight) and
+    # its outputs recorded by that code: tests/data/make_legacy_keras_files.py.
+    expected = np.load(os.path.join(DATA, "legacy_outputs.npz"))
+    model = _legacy_model()
+    x = expected["x"]
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected["predict"])
+    model(x, training=False)
+    # The log-uniform KL is the same closed form; the log-normal one now
+    # comes from tfd.kl_divergence: equal to float32 rounding.
+    np.testing.assert_allclose([float(t) for t in model.losses], expected["kl_losses"], rtol=1e-6)
+    np.testing.assert_array_equal(model(x, training=True), expected["train0"])
+    np.testing.assert_array_equal(model(x, training=True), expected["train1"])
+    prior = model.get_layer("softplus_dropout").prior
+    assert float(prior.mu) == float(expected["mu"])
+    assert float(expected["sigma"]) != 1.0  # the file's sigma left its init
+    assert float(prior.sigma) == float(expected["sigma"])
+
+
+def test_legacy_keras_file_resaved_holds_the_new_parameterisation(tmp_path):
+    model = _legacy_model()
+    path = str(tmp_path / "resaved.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    for original, loaded in zip(model.weights, restored.weights):
+        assert original.path == loaded.path
+        np.testing.assert_array_equal(original.numpy(), loaded.numpy())
+    prior = restored.get_layer("softplus_dropout").prior
+    assert [w.path for w in prior.weights] == ["softplus_dropout/prior/mu",
+                                               "softplus_dropout/prior/unconstrained_sigma"]
+
+
+def test_keras_file_with_a_negative_raw_sigma_is_refused_with_a_clear_message():
+    # The NaN case: a raw sigma weight driven negative. No softplus(u) is
+    # negative, so the file cannot be loaded; the message says why.
+    path = os.path.join(DATA, "legacy_negative_sigma.keras")
+    with pytest.raises(ValueError, match=r"log-normal prior 'softplus_dropout/prior'.*"
+                                         r"stores sigma=-0\.87.*raw weight.*training had diverged"):
+        keras.models.load_model(path)
 
 
 def test_stochastic_inference_survives_keras_file(tmp_path):

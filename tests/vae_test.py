@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from infodropout_tf import models
+
+tfd = tfp.distributions
 
 
 def _binary_images(n=6):
@@ -23,6 +26,45 @@ def test_negative_elbo_matches_a_hand_computation(latent):
                             axis=(1, 2, 3))
     expected = -log_likelihood.mean() + float(model.latent.kl_per_example)
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("latent", ["gaussian", "information_dropout"])
+def test_negative_elbo_is_computed_from_the_latents_tfd_objects(latent):
+    model = models.build({"name": "vae", "latent": latent, "seed": 2})
+    x = _binary_images()
+    hidden = model.encoder(x)
+    state = model.latent.seed_generator.state.numpy()
+    seed = model.latent._next_seed()  # the seed of the model's next draw
+    model.latent.seed_generator.state.assign(state)
+    loss = float(model.compute_loss(x, None, model(x)))
+
+    if latent == "gaussian":
+        posterior = model.latent.posterior(hidden)
+        prior = model.latent.prior_distribution()
+        assert isinstance(posterior, tfd.Normal) and isinstance(prior, tfd.Normal)
+    else:
+        features = model.latent_features(hidden)
+        posterior = model.latent.posterior([features, hidden])
+        prior = model.latent.prior.distribution()
+        assert isinstance(posterior, tfd.LogNormal) and isinstance(prior, tfd.LogNormal)
+        # Above the 1e-4 clamp of the layer's KL, which is then exactly
+        # KL(posterior || prior).
+        assert float(tf.reduce_min(features)) > 1e-4
+    z = posterior.sample(seed=seed)  # the model's own draw
+    log_likelihood = tfd.Independent(tfd.Bernoulli(logits=model.decoder(z)), 3).log_prob(x)
+    kl = tf.reduce_sum(tfd.kl_divergence(posterior, prior), axis=1)
+    expected = float(tf.reduce_mean(kl - log_likelihood))
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    assert float(tf.reduce_mean(kl)) > 1.0  # the KL term matters at this tolerance
+
+    # The importance-weighted bound reads the same objects (over log z for
+    # the information-dropout latent).
+    bound_posterior, bound_prior, _ = model.latent_distributions(hidden)
+    base = (lambda d: d) if latent == "gaussian" else (lambda d: d.distribution)
+    for ours, theirs in ((bound_posterior, base(posterior)), (bound_prior, base(prior))):
+        assert type(ours) is type(theirs)
+        np.testing.assert_array_equal(ours.loc, theirs.loc)
+        np.testing.assert_array_equal(ours.scale, theirs.scale)
 
 
 @pytest.mark.parametrize("latent", ["gaussian", "information_dropout"])
