@@ -1,0 +1,55 @@
+"""Draws of tfd distributions from a noise layer's seed stream."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from infodropout_tf.layers import GaussianDropout
+from infodropout_tf.layers.noise_layer import reparameterized_sample
+
+tfd = tfp.distributions
+
+
+def _distributions():
+    rng = np.random.default_rng(0)
+    loc = rng.normal(size=(3, 4)).astype("float32")
+    scale = rng.uniform(0.1, 2.0, size=(3, 4)).astype("float32")
+    return tfd.Normal(loc, scale), tfd.LogNormal(loc, scale)
+
+
+@pytest.mark.parametrize("sample_shape", [(), (5,), (2, 3)])
+def test_reparameterized_sample_is_tfps_sample_for_the_same_seed(sample_shape):
+    seed = tf.constant([17, 4], "int32")
+    for distribution in _distributions():
+        ours = reparameterized_sample(distribution, sample_shape, seed)
+        assert ours.shape == (*sample_shape, 3, 4)
+        # Philox named here is what "auto_select" runs without XLA.
+        np.testing.assert_array_equal(ours, distribution.sample(sample_shape, seed=seed))
+
+
+def test_reparameterized_sample_is_differentiable_in_loc_and_scale():
+    loc, scale = tf.Variable([0.5, -1.0]), tf.Variable([0.3, 2.0])
+    seed = tf.constant([1, 2], "int32")
+    with tf.GradientTape() as tape:
+        z = reparameterized_sample(tfd.LogNormal(loc, scale), (1000,), seed)
+        total = tf.reduce_sum(z)
+    d_loc, d_scale = tape.gradient(total, [loc, scale])
+    n = tf.random.stateless_normal((1000, 2), seed, alg="philox")
+    # d exp(loc + scale n) = z d loc + z n d scale.
+    np.testing.assert_allclose(d_loc, tf.reduce_sum(z, axis=0), rtol=1e-5)
+    np.testing.assert_allclose(d_scale, tf.reduce_sum(z * n, axis=0), rtol=1e-5)
+
+
+def test_draw_advances_the_layers_seed_stream_and_repeats_with_its_seed():
+    distribution = _distributions()[0]
+    layers = [GaussianDropout(0.5, seed=s) for s in (3, 3, 4)]
+    first = [np.asarray(layer.draw(distribution)) for layer in layers]
+    np.testing.assert_array_equal(first[0], first[1])
+    assert not np.allclose(first[0], first[2])
+    assert not np.allclose(layers[0].draw(distribution), first[0])
+
+
+def test_reparameterized_sample_rejects_other_distributions():
+    with pytest.raises(TypeError, match=r"tfd.Normal.*tfd.LogNormal.*Received: Gamma"):
+        reparameterized_sample(tfd.Gamma(1.0, 1.0), (), tf.constant([1, 2], "int32"))
