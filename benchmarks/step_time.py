@@ -24,8 +24,17 @@ alternates steps in the same way: `next()` on the pipeline's iterator plus
 
     TFDS_DATA_DIR=../shared/tensorflow_datasets python benchmarks/step_time.py
 
+A third comparison times the layers built on TensorFlow Probability against
+the hand-written versions they replaced, side by side in the same run:
+All-CNN-32 with information dropout, log-uniform prior (ReLU) and log-normal
+prior (softplus), each once as the package builds it and once with
+`HandWrittenInformationDropout` below, the previous commit's `call` (noise
+from `stateless_normal`, the log-normal KL written in `keras.ops`) kept here
+only. With the log-uniform prior both compute the same ops, so its ratio
+shows the precision of the measurement.
+
 `--quick` runs a quarter of the rounds and leaves out the full-width
-All-CNN-32.
+All-CNN-32. `--sections` picks the comparisons to run (default: all).
 """
 
 import argparse
@@ -37,12 +46,16 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from infodropout_tf import data
 from infodropout_tf import models
+from infodropout_tf import priors
+from infodropout_tf.layers import InformationDropout
 
 BATCH_SIZE = 100
 NOISES = ("information", "binary", "none")
+SECTIONS = ("tfd", "noise", "pipeline")
 IN_MEMORY_BATCHES = 4
 # (label, model config without noise, input shape, rounds)
 MODELS = (
@@ -53,6 +66,61 @@ MODELS = (
     ("MLP 3x1024",
      {"name": "mlp", "width": 1024, "seed": 0}, (28, 28, 1), 80),
 )
+
+
+# (label, All-CNN-32 config without activation, rounds) of the tfd comparison
+TFD_MODELS = (
+    ("All-CNN-32, 100% filters",
+     {"name": "all_cnn_32", "filter_fraction": 1.0, "noise": "information", "seed": 0}, 8),
+    ("All-CNN-32, 25% filters",
+     {"name": "all_cnn_32", "filter_fraction": 0.25, "noise": "information", "seed": 0}, 24),
+)
+PRIOR_BY_ACTIVATION = (("relu", "log-uniform"), ("softplus", "log-normal"))
+IMPLEMENTATIONS = ("tfd", "hand-written")
+
+
+class HandWrittenInformationDropout(InformationDropout):
+    """The previous `InformationDropout.call`, before the layer used TFP.
+
+    Noise exp(alpha * n) from `stateless_normal`, and the log-normal KL as
+    the original's closed form in `keras.ops` (with sigma read from the
+    prior), where the package now calls `tfd.kl_divergence`.
+    """
+
+    def call(self, inputs, training=None, return_kl_map=False):
+        features, block_inputs = self._split_inputs(inputs)
+        self.check_inputs(features, block_inputs)
+        alpha = self.noise_scale(inputs)
+        if isinstance(self.prior, priors.LogNormalPrior):
+            log_features = ops.log(
+                ops.maximum(ops.cast(features, "float32"), priors.LOG_FEATURE_FLOOR))
+            sigma = self.prior.sigma
+            kl_map = (0.5 * (ops.square(alpha / sigma)
+                             + ops.square(log_features - self.prior.mu) / ops.square(sigma)
+                             - 1.0)
+                      + ops.log(sigma) - ops.log(alpha))
+        else:
+            kl_map = self.prior(features, alpha, alpha_upper=self.alpha_upper)
+        self.add_kl_penalty(kl_map)
+        outputs = features
+        if self.noise_active(training):
+            log_noise = alpha * self.standard_normal(ops.shape(features))
+            outputs = self.multiply(features, ops.exp(log_noise))
+        if return_kl_map:
+            return outputs, kl_map
+        return outputs
+
+
+def hand_written_copy(model):
+    """The same classifier and weights with `HandWrittenInformationDropout`."""
+
+    def clone_layer(layer):
+        cls = HandWrittenInformationDropout if type(layer) is InformationDropout else type(layer)
+        return cls.from_config(layer.get_config())
+
+    network = keras.models.clone_model(model.network, clone_function=clone_layer)
+    network.set_weights(model.network.get_weights())
+    return models.Classifier(network, weight_decay=model.weight_decay)
 
 
 def timed_step(model, batch):
@@ -111,6 +179,63 @@ def measure_models(model_specs, round_divisor):
     return medians
 
 
+def measure_tfd(model_specs, round_divisor):
+    """{(label, prior, implementation, jit): median s}, variants interleaved,
+    and the largest relative difference of their losses on one batch."""
+    medians, differences = {}, {}
+    for label, config, rounds in model_specs:
+        rounds = max(1, rounds // round_divisor)
+        batches = itertools.cycle(random_batches((32, 32, 3)))
+        variants = {}
+        for activation, prior in PRIOR_BY_ACTIVATION:
+            for jit in (False, True):
+                start = time.perf_counter()
+                tfd_model = compiled({**config, "activation": activation}, jit)
+                hand_written = hand_written_copy(tfd_model)
+                hand_written.compile(keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                                     jit_compile=jit)
+                if not jit:  # the same objective: compare the losses once
+                    images, labels = next(batches)
+                    losses = [float(m.compute_loss(images, labels, m(images)))
+                              for m in (tfd_model, hand_written)]
+                    differences[(label, prior)] = abs(losses[0] - losses[1]) / abs(losses[1])
+                for implementation, model in zip(IMPLEMENTATIONS, (tfd_model, hand_written)):
+                    for _ in range(2):  # trace, compile, warm up
+                        timed_step(model, next(batches))
+                    variants[(prior, implementation, jit)] = model
+                print(f"{label}, {prior}, jit={jit}: built and warmed up in "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
+        times = {key: [] for key in variants}
+        keys = list(variants)
+        start = time.perf_counter()
+        for round_index in range(rounds):
+            shift = round_index % len(keys)
+            batch = next(batches)
+            for key in keys[shift:] + keys[:shift]:
+                times[key].append(timed_step(variants[key], batch))
+        for key, values in times.items():
+            medians[(label, *key)] = statistics.median(values)
+        print(f"{label}: {rounds} rounds in {time.perf_counter() - start:.0f} s", flush=True)
+        del variants
+    return medians, differences
+
+
+def print_tfd(model_specs, medians, differences):
+    print("\nLayers on TFP against the hand-written ones (median ms per training step)")
+    print(f"{'model':26s} {'prior':12s} {'jit':5s} {'tfd':>8s} {'hand-written':>13s}"
+          f" {'tfd/hand-written':>17s}")
+    for label, *_ in model_specs:
+        for _, prior in PRIOR_BY_ACTIVATION:
+            for jit in (False, True):
+                ours, theirs = (1000 * medians[(label, prior, implementation, jit)]
+                                for implementation in IMPLEMENTATIONS)
+                print(f"{label:26s} {prior:12s} {str(jit):5s} {ours:8.1f} {theirs:13.1f}"
+                      f" {ours / theirs:17.3f}")
+    print("\nlargest relative difference of the two losses on one batch: "
+          + ", ".join(f"{label} {prior} {value:.1e}"
+                      for (label, prior), value in differences.items()))
+
+
 def measure_pipeline(data_dir, steps):
     """Median and mean seconds per step of the MLP with information dropout
     fed by the MNIST pipeline (cache warm) and by `steps` of its batches
@@ -136,28 +261,8 @@ def measure_pipeline(data_dir, steps):
             for name, values in times.items()}
 
 
-def main():
-    tf.get_logger().setLevel("ERROR")  # every new model's first trace warns of retracing
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR"))
-    parser.add_argument("--pipeline_steps", type=int, default=300,
-                        help="steps of each source in the pipeline comparison")
-    parser.add_argument("--quick", action="store_true",
-                        help="a quarter of the rounds, without the full-width All-CNN-32")
-    args = parser.parse_args()
-    model_specs = MODELS[1:] if args.quick else MODELS
-    round_divisor = 4 if args.quick else 1
-    pipeline_steps = args.pipeline_steps // round_divisor
-
-    start = time.perf_counter()
-    medians = measure_models(model_specs, round_divisor)
-    pipeline = measure_pipeline(args.data_dir, pipeline_steps)
-    elapsed = time.perf_counter() - start
-
+def print_noise(model_specs, medians):
     ms = {key: 1000 * value for key, value in medians.items()}
-    print(f"\nbatch {BATCH_SIZE}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
-          f"Keras {keras.__version__}; median ms per training step; "
-          f"{elapsed:.0f} s in all")
     for jit in (False, True):
         print(f"\njit_compile={jit}")
         print(f"{'model':26s} {'information':>12s} {'binary':>8s} {'none':>8s}"
@@ -173,6 +278,8 @@ def main():
             plain, jit = ms[(label, noise, False)], ms[(label, noise, True)]
             print(f"{label:26s} {noise:12s} {plain:8.1f} {jit:8.1f} {jit / plain:11.2f}")
 
+
+def print_pipeline(pipeline, pipeline_steps):
     (pipeline_median, pipeline_mean), (memory_median, memory_mean) = (
         pipeline["pipeline"], pipeline["in memory"])
     print(f"\nMLP 3x1024, information dropout, MNIST, {pipeline_steps} steps of each"
@@ -182,6 +289,44 @@ def main():
           f" {pipeline_median / memory_median:19.2f}")
     print(f"{'mean':8s} {1000 * pipeline_mean:9.1f} {1000 * memory_mean:10.1f}"
           f" {pipeline_mean / memory_mean:19.2f}")
+
+
+def main():
+    tf.get_logger().setLevel("ERROR")  # every new model's first trace warns of retracing
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR"))
+    parser.add_argument("--pipeline_steps", type=int, default=300,
+                        help="steps of each source in the pipeline comparison")
+    parser.add_argument("--quick", action="store_true",
+                        help="a quarter of the rounds, without the full-width All-CNN-32")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                        help="comparisons to run")
+    args = parser.parse_args()
+    model_specs = MODELS[1:] if args.quick else MODELS
+    tfd_specs = TFD_MODELS[1:] if args.quick else TFD_MODELS
+    round_divisor = 4 if args.quick else 1
+    pipeline_steps = args.pipeline_steps // round_divisor
+
+    start = time.perf_counter()
+    if "tfd" in args.sections:
+        tfd_medians, differences = measure_tfd(tfd_specs, round_divisor)
+    if "noise" in args.sections:
+        medians = measure_models(model_specs, round_divisor)
+    if "pipeline" in args.sections:
+        pipeline = measure_pipeline(args.data_dir, pipeline_steps)
+    elapsed = time.perf_counter() - start
+    load = os.getloadavg()
+
+    print(f"\nbatch {BATCH_SIZE}, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
+          f"Keras {keras.__version__}; median ms per training step; "
+          f"{elapsed:.0f} s in all; load average at the end {load[0]:.1f} {load[1]:.1f} "
+          f"{load[2]:.1f} (1, 5, 15 min)")
+    if "tfd" in args.sections:
+        print_tfd(tfd_specs, tfd_medians, differences)
+    if "noise" in args.sections:
+        print_noise(model_specs, medians)
+    if "pipeline" in args.sections:
+        print_pipeline(pipeline, pipeline_steps)
 
 
 if __name__ == "__main__":
