@@ -4,13 +4,48 @@ import os
 import pathlib
 import re
 
+import numpy as np
 import pytest
+import tensorflow_probability as tfp
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 
-def _python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+def _python_blocks(section):
+    """The python blocks of the README section with this `## ` heading."""
+    text = README.read_text()
+    start = text.index(f"\n## {section}\n")
+    end = text.find("\n## ", start + 1)
+    return re.findall(r"```python\n(.*?)```", text[start:end], flags=re.DOTALL)
+
+
+def test_readme_layer_example_shows_the_posterior_and_a_custom_prior(tmp_path, monkeypatch):
+    (example,) = _python_blocks("The layer")
+    monkeypatch.chdir(tmp_path)  # the example saves a .keras file
+    namespace = {}
+    exec(compile(example, str(README), "exec"), namespace)
+
+    posterior = namespace["posterior"]
+    assert isinstance(posterior, tfp.distributions.LogNormal)
+    assert posterior.batch_shape == (4, 8)
+    features = namespace["features"]
+    alpha = np.asarray(namespace["layer"].noise_scale(features), "float64")
+    np.testing.assert_allclose(namespace["mean"], features * np.exp(alpha**2 / 2), rtol=1e-6)
+    # The features are above the 1e-4 clamp: the KL of the two tfd objects
+    # is the layer's own KL map.
+    np.testing.assert_allclose(namespace["kl"], namespace["kl_map"], rtol=1e-6, atol=1e-6)
+    assert float(np.min(namespace["kl_map"])) > 0.0
+
+    import keras
+
+    from infodropout_tf import priors
+
+    restored = keras.models.load_model(tmp_path / "mixture_prior.keras")
+    prior = restored.layers[2].prior
+    assert isinstance(prior, priors.DistributionPrior)
+    assert prior.requires_noise  # no KL to a mixture in TFP: Monte Carlo
+    z = np.float32([[0.1, 1.0]])
+    np.testing.assert_array_equal(prior.log_prob(z), namespace["prior"].log_prob(z))
 
 
 @pytest.mark.slow
@@ -20,7 +55,8 @@ def test_readme_examples_train_on_mnist():
         "Set TFDS_DATA_DIR to a tensorflow-datasets directory with a prepared "
         "mnist/3.0.1 (see the README's Quick start)."
     )
-    quick_start, models_example = _python_blocks()
+    (quick_start,) = _python_blocks("Quick start")
+    (models_example,) = _python_blocks("Models")
     namespace = {}
     exec(compile(quick_start, str(README), "exec"), namespace)
 
