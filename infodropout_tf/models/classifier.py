@@ -22,7 +22,9 @@ class Classifier(keras.Model):
 
     where the weight decay covers every trainable variable, as the original's
     `tf.nn.l2_loss` over `tf.trainable_variables()` does (alpha branches,
-    BatchNorm offsets and the log-normal prior's parameters included).
+    BatchNorm offsets and the log-normal prior's parameters included; the
+    prior's variables are mu and the unconstrained u of
+    sigma = softplus(u) + 1e-3, where the original decays sigma itself).
     Besides `loss`, `fit` and `evaluate` report `cross_entropy`,
     `weight_decay`, `error` (the misclassified fraction) and, for every
     layer that adds a KL penalty, `kl_<layer name>` in nats per example.
