@@ -251,8 +251,9 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         (paper Eq. 5), with batch shape the features' shape and float32
         parameters under any dtype policy. `sample(seed=s)` is the layer's
         own draw for the stateless seed s (up to float32 rounding; see the
-        class docstring), and `tfd.kl_divergence` against a prior's
-        `distribution()` is the layer's KL map for features >= 1e-4.
+        class docstring), and `tfd.kl_divergence` against
+        `LogNormalPrior.distribution()` is the layer's KL map for features
+        >= 1e-4.
 
         Units with f = 0 get loc = -inf: the point mass at 0, which is what
         the layer outputs there (sample, mean and stddev 0; log_prob and
