@@ -31,7 +31,9 @@ prior (softplus), each once as the package builds it and once with
 `HandWrittenInformationDropout` below, the previous commit's `call` (noise
 from `stateless_normal`, the log-normal KL written in `keras.ops`) kept here
 only. With the log-uniform prior both compute the same ops, so its ratio
-shows the precision of the measurement.
+shows the precision of the measurement. The two versions of each variant
+step back to back (in alternating order) within every round, and the table
+gives the median and quartiles of these paired ratios.
 
 `--quick` runs a quarter of the rounds and leaves out the full-width
 All-CNN-32. `--sections` picks the comparisons to run (default: all).
@@ -71,9 +73,9 @@ MODELS = (
 # (label, All-CNN-32 config without activation, rounds) of the tfd comparison
 TFD_MODELS = (
     ("All-CNN-32, 100% filters",
-     {"name": "all_cnn_32", "filter_fraction": 1.0, "noise": "information", "seed": 0}, 8),
+     {"name": "all_cnn_32", "filter_fraction": 1.0, "noise": "information", "seed": 0}, 10),
     ("All-CNN-32, 25% filters",
-     {"name": "all_cnn_32", "filter_fraction": 0.25, "noise": "information", "seed": 0}, 24),
+     {"name": "all_cnn_32", "filter_fraction": 0.25, "noise": "information", "seed": 0}, 60),
 )
 PRIOR_BY_ACTIVATION = (("relu", "log-uniform"), ("softplus", "log-normal"))
 IMPLEMENTATIONS = ("tfd", "hand-written")
@@ -180,9 +182,16 @@ def measure_models(model_specs, round_divisor):
 
 
 def measure_tfd(model_specs, round_divisor):
-    """{(label, prior, implementation, jit): median s}, variants interleaved,
-    and the largest relative difference of their losses on one batch."""
-    medians, differences = {}, {}
+    """Step times of the tfd and hand-written layers, measured in pairs.
+
+    Returns `({(label, prior, jit): (tfd median s, hand-written median s,
+    median, first and third quartiles of the paired ratios)}, {(label,
+    prior): relative difference of the two losses on one batch})`. Each
+    round takes one step of every (prior, jit) variant, in a rotating
+    order, and each variant's two implementations step back to back, in
+    alternating order, so that a pair shares the machine's load.
+    """
+    results, differences = {}, {}
     for label, config, rounds in model_specs:
         rounds = max(1, rounds // round_divisor)
         batches = itertools.cycle(random_batches((32, 32, 3)))
@@ -199,39 +208,46 @@ def measure_tfd(model_specs, round_divisor):
                     losses = [float(m.compute_loss(images, labels, m(images)))
                               for m in (tfd_model, hand_written)]
                     differences[(label, prior)] = abs(losses[0] - losses[1]) / abs(losses[1])
-                for implementation, model in zip(IMPLEMENTATIONS, (tfd_model, hand_written)):
+                for model in (tfd_model, hand_written):
                     for _ in range(2):  # trace, compile, warm up
                         timed_step(model, next(batches))
-                    variants[(prior, implementation, jit)] = model
+                variants[(prior, jit)] = (tfd_model, hand_written)
                 print(f"{label}, {prior}, jit={jit}: built and warmed up in "
                       f"{time.perf_counter() - start:.1f} s", flush=True)
-        times = {key: [] for key in variants}
+        times = {key: ([], []) for key in variants}
         keys = list(variants)
         start = time.perf_counter()
         for round_index in range(rounds):
             shift = round_index % len(keys)
             batch = next(batches)
+            order = (0, 1) if round_index % 2 == 0 else (1, 0)
             for key in keys[shift:] + keys[:shift]:
-                times[key].append(timed_step(variants[key], batch))
-        for key, values in times.items():
-            medians[(label, *key)] = statistics.median(values)
+                for implementation in order:
+                    times[key][implementation].append(
+                        timed_step(variants[key][implementation], batch))
+        for (prior, jit), (ours, theirs) in times.items():
+            ratios = [a / b for a, b in zip(ours, theirs)]
+            quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+            results[(label, prior, jit)] = (
+                statistics.median(ours), statistics.median(theirs),
+                statistics.median(ratios), quartiles[0], quartiles[2])
         print(f"{label}: {rounds} rounds in {time.perf_counter() - start:.0f} s", flush=True)
         del variants
-    return medians, differences
+    return results, differences
 
 
-def print_tfd(model_specs, medians, differences):
-    print("\nLayers on TFP against the hand-written ones (median ms per training step)")
+def print_tfd(model_specs, results, differences):
+    print("\nLayers on TFP against the hand-written ones: median ms per training step,"
+          " and the median (quartiles) of the paired ratios tfd / hand-written")
     print(f"{'model':26s} {'prior':12s} {'jit':5s} {'tfd':>8s} {'hand-written':>13s}"
-          f" {'tfd/hand-written':>17s}")
+          f" {'tfd/hand-written':>17s} {'quartiles':>14s}")
     for label, *_ in model_specs:
         for _, prior in PRIOR_BY_ACTIVATION:
             for jit in (False, True):
-                ours, theirs = (1000 * medians[(label, prior, implementation, jit)]
-                                for implementation in IMPLEMENTATIONS)
-                print(f"{label:26s} {prior:12s} {str(jit):5s} {ours:8.1f} {theirs:13.1f}"
-                      f" {ours / theirs:17.3f}")
-    print("\nlargest relative difference of the two losses on one batch: "
+                ours, theirs, ratio, low, high = results[(label, prior, jit)]
+                print(f"{label:26s} {prior:12s} {str(jit):5s} {1000 * ours:8.1f}"
+                      f" {1000 * theirs:13.1f} {ratio:17.3f} {low:6.3f}-{high:.3f}")
+    print("\nrelative difference of the two losses on one batch: "
           + ", ".join(f"{label} {prior} {value:.1e}"
                       for (label, prior), value in differences.items()))
 
