@@ -17,4 +17,5 @@ from infodropout_tf.information.plane import estimate_information_plane
 from infodropout_tf.information.regularizers import ConditionalLogVariance
 from infodropout_tf.information.regularizers import LogVariance
 from infodropout_tf.information.regularizers import SquaredNorm
-from infodropout_tf.information.regularizers import ZeroEntropyNoise
+# The noise of Kirsch et al.'s surrogates, beside them (it lives in layers/).
+from infodropout_tf.layers import ZeroEntropyNoise

@@ -17,8 +17,8 @@ entropy is 0, so H[Z'|X] = 0 and H[Z'] = I(X; Z')):
 `SquaredNorm` and `LogVariance` are Keras regularisers: pass them as a
 layer's `activity_regularizer`. Keras divides activity penalties by the
 batch size, so they return batch totals (E||Z||^2 times the batch; the
-batch variance statistic times the batch). `ZeroEntropyNoise` adds the
-noise itself to a layer's output when training.
+batch variance statistic times the batch). The noise itself is the layer
+`infodropout_tf.layers.ZeroEntropyNoise`.
 """
 
 import math
@@ -27,9 +27,6 @@ import keras
 from keras import ops
 
 from infodropout_tf import _validation
-from infodropout_tf.layers.noise_layer import NoiseLayer
-
-ZERO_ENTROPY_VARIANCE = 1.0 / (2.0 * math.pi * math.e)
 
 
 def _flat(z):
@@ -115,22 +112,3 @@ class ConditionalLogVariance(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "weight": self.weight}
-
-
-@keras.saving.register_keras_serializable(package="infodropout_tf")
-class ZeroEntropyNoise(NoiseLayer):
-    """Adds N(0, 1/(2 pi e)) noise, whose entropy is 0, when training.
-
-    Like the other noise layers it takes floating-point inputs only: noise
-    added to integers would be truncated away.
-    """
-
-    def call(self, inputs, training=None):
-        _validation.floating_tensor(self, "inputs", inputs)
-        if not self.noise_active(training):
-            return inputs
-        noise = math.sqrt(ZERO_ENTROPY_VARIANCE) * self.standard_normal(ops.shape(inputs))
-        return ops.cast(ops.cast(inputs, "float32") + noise, inputs.dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape

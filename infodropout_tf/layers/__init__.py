@@ -1,4 +1,5 @@
-"""Noise layers: Information Dropout, its baselines and the Gaussian latent."""
+"""Noise layers: Information Dropout, its baselines, the Gaussian latent and
+zero-entropy noise."""
 
 from infodropout_tf import _validation
 from infodropout_tf.layers.baselines import BinaryDropout
@@ -14,6 +15,7 @@ from infodropout_tf.layers.noise_layer import NoiseLayer
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 from infodropout_tf.layers.noise_layer import set_stochastic_inference
 from infodropout_tf.layers.noise_layer import suppress_noise
+from infodropout_tf.layers.zero_entropy_noise import ZeroEntropyNoise
 
 NOISE_LAYERS = {
     "information": InformationDropout,

@@ -21,6 +21,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from infodropout_tf import _validation
+from infodropout_tf.keras_utils import nested_layers
 
 tfd = tfp.distributions
 
@@ -167,7 +168,7 @@ def sampling_at_inference(model, enabled=True):
     """
     layers = [
         layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
+        for layer in nested_layers(model, include_self=True)
         if isinstance(layer, NoiseLayer)
     ]
     previous = [layer.stochastic_inference for layer in layers]
@@ -196,7 +197,7 @@ def set_stochastic_inference(model, enabled):
         The number of noise layers changed.
     """
     count = 0
-    for layer in model._flatten_layers(include_self=True, recursive=True):
+    for layer in nested_layers(model, include_self=True):
         if isinstance(layer, NoiseLayer):
             layer.stochastic_inference = bool(enabled)
             count += 1

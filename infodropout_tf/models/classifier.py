@@ -4,9 +4,10 @@ import keras
 from keras import ops
 
 from infodropout_tf import _validation
+from infodropout_tf.keras_utils import nested_layers
+from infodropout_tf.keras_utils import scale_for_replicas
 from infodropout_tf.layers.kl_penalty import KLPenalty
 from infodropout_tf.layers.kl_penalty import batch_mean
-from infodropout_tf.models.replicas import scale_for_replicas
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
@@ -45,7 +46,7 @@ class Classifier(keras.Model):
         self.network = network
         self.kl_layers = [
             layer
-            for layer in network._flatten_layers(include_self=False)
+            for layer in nested_layers(network)
             if isinstance(layer, KLPenalty)
         ]
         self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")

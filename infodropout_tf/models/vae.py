@@ -10,7 +10,7 @@ from infodropout_tf import _validation
 from infodropout_tf.layers import GaussianLatent
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.kl_penalty import batch_mean
-from infodropout_tf.models.replicas import scale_for_replicas
+from infodropout_tf.keras_utils import scale_for_replicas
 
 tfd = tfp.distributions
 

@@ -1,0 +1,36 @@
+"""Zero-entropy Gaussian noise (Kirsch, Lyle & Gal, "Unpacking Information
+Bottlenecks"): Z' = Z + N(0, 1/(2 pi e)), a Gaussian whose differential
+entropy is 0, so that H[Z'|X] = 0 and H[Z'] = I(X; Z') for a deterministic
+Z. The surrogate regularisers that go with it are in
+`infodropout_tf/information/regularizers.py`.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from infodropout_tf import _validation
+from infodropout_tf.layers.noise_layer import NoiseLayer
+
+# 1/2 log(2 pi e sigma^2) = 0.
+ZERO_ENTROPY_VARIANCE = 1.0 / (2.0 * math.pi * math.e)
+
+
+@keras.saving.register_keras_serializable(package="infodropout_tf")
+class ZeroEntropyNoise(NoiseLayer):
+    """Adds N(0, 1/(2 pi e)) noise, whose entropy is 0, when training.
+
+    Like the other noise layers it takes floating-point inputs only: noise
+    added to integers would be truncated away.
+    """
+
+    def call(self, inputs, training=None):
+        _validation.floating_tensor(self, "inputs", inputs)
+        if not self.noise_active(training):
+            return inputs
+        noise = math.sqrt(ZERO_ENTROPY_VARIANCE) * self.standard_normal(ops.shape(inputs))
+        return ops.cast(ops.cast(inputs, "float32") + noise, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
