@@ -654,14 +654,19 @@ def log_normal_mixture(parameters):
     )
 
 
-_ALIASES = {
+# The prior that matches each activation (paper section 5, Props. 2 and 3):
+# scale-invariant ReLU features get the log-uniform prior, softplus ones the
+# log-normal. The models and `get`'s activation aliases both read it here.
+PRIOR_BY_ACTIVATION = {"relu": "log_uniform", "softplus": "log_normal"}
+
+_NAMES = {
     "log_uniform": LogUniformPrior,
     "loguniform": LogUniformPrior,
-    "relu": LogUniformPrior,
     "log_normal": LogNormalPrior,
     "lognormal": LogNormalPrior,
-    "softplus": LogNormalPrior,
 }
+_ALIASES = {**_NAMES, **{activation: _NAMES[name]
+                         for activation, name in PRIOR_BY_ACTIVATION.items()}}
 
 
 def get(identifier):

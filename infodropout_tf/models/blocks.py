@@ -6,11 +6,7 @@ import keras
 
 from infodropout_tf import _validation
 from infodropout_tf import layers as noise_layers
-
-# The prior that matches each activation (paper section 5): scale-invariant
-# ReLU networks get the log-uniform prior, softplus ones the log-normal.
-PRIOR_BY_ACTIVATION = {"relu": "log_uniform", "softplus": "log_normal"}
-
+from infodropout_tf.priors import PRIOR_BY_ACTIVATION
 
 def check_activation(activation):
     _validation.one_of("activation", activation, sorted(PRIOR_BY_ACTIVATION))
