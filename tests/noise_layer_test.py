@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from infodropout_tf import layers
 from infodropout_tf.layers import GaussianDropout
 from infodropout_tf.layers.noise_layer import reparameterized_sample
 
@@ -53,3 +54,24 @@ def test_draw_advances_the_layers_seed_stream_and_repeats_with_its_seed():
 def test_reparameterized_sample_rejects_other_distributions():
     with pytest.raises(TypeError, match=r"tfd.Normal.*tfd.LogNormal.*Received: Gamma"):
         reparameterized_sample(tfd.Gamma(1.0, 1.0), (), tf.constant([1, 2], "int32"))
+
+
+_X = np.random.default_rng(1).uniform(0.1, 2.0, size=(4, 6)).astype("float32")
+
+
+@pytest.mark.parametrize("make_layer, output_shape, adds_kl, options", [
+    # Arguments away from their defaults, so a config that lost one shows.
+    (lambda seed: layers.InformationDropout(max_alpha=0.4, seed=seed), (4, 6), True, {}),
+    (lambda seed: layers.InformationDropout(prior="log_normal", seed=seed), (4, 6), True, {}),
+    (lambda seed: layers.BinaryDropout(0.3, seed=seed), (4, 6), False, {}),
+    (lambda seed: layers.GaussianDropout(0.2, seed=seed), (4, 6), False, {}),
+    (lambda seed: layers.ConstantLogNormalNoise(0.4, seed=seed), (4, 6), False, {}),
+    (lambda seed: layers.NoNoise(seed=seed), (4, 6), False, {"noisy": False}),
+    (lambda seed: layers.ZeroEntropyNoise(seed=seed), (4, 6), False, {"masking": False}),
+    (lambda seed: layers.GaussianLatent(3, seed=seed), (4, 3), True,
+     {"identity_at_inference": False, "masking": False}),
+], ids=["information_log_uniform", "information_log_normal", "binary", "gaussian",
+        "constant_lognormal", "none", "zero_entropy", "gaussian_latent"])
+def test_every_noise_layer_keeps_the_layer_contract(make_layer, output_shape, adds_kl, options,
+                                                    layer_contract):
+    layer_contract(make_layer, _X, output_shape, adds_kl, **options)
