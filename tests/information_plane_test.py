@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import load_mnist
 from infodropout_tf import information
 from infodropout_tf import models
 
 
 @pytest.mark.parametrize("noise,estimator", [("information", "closed_form_kl"),
                                              ("gaussian", "gaussian_mixture")])
-def test_callback_writes_trajectory_tensorboard_and_plot(tmp_path, mnist_train, noise, estimator):
+def test_callback_writes_trajectory_tensorboard_and_plot(tmp_path, mnist_train, mnist_test, noise,
+                                                         estimator):
     x, y = mnist_train
-    test_x, test_y = load_mnist("test", 256)
+    test_x, test_y = mnist_test
     keras.utils.set_random_seed(0)
     model = models.build({"name": "lenet", "noise": noise, "num_train_examples": 512,
                           "dropout_rate": 0.2, "seed": 0})

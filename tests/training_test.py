@@ -38,13 +38,9 @@ def _tags(directory):
     return tags
 
 
-def _fake_cifar(directory):
-    from data_test import _fake_cifar_archive
-    _fake_cifar_archive(str(directory))
-
-
-def _small(name, tmp_path):
-    """The config `name` with testing overrides, on small or faked data."""
+def _small(name, tmp_path, fake_cifar):
+    """The config `name` with testing overrides, on small or faked data
+    (`fake_cifar`: conftest.py's fixture)."""
     config = config_lib.testing_overrides(load_config(name))
     data_dir = tmp_path / "tfds"
     data_dir.mkdir(exist_ok=True)
@@ -54,7 +50,7 @@ def _small(name, tmp_path):
     if "all_cnn" in config.model.name:
         config.model.filter_fraction = 0.25
     if name in ("cifar_all_cnn32", "occluded_cifar_all_cnn32"):
-        _fake_cifar(tmp_path)
+        fake_cifar.fake(str(tmp_path))
         data.prepare("cifar10", str(data_dir), source_dir=str(tmp_path), verify_checksum=False)
     if name == "occluded_cifar_all_cnn32":
         data.prepare("occluded_cifar10", str(data_dir))
@@ -115,8 +111,8 @@ def test_every_paper_experiment_has_a_config():
 
 
 @pytest.mark.parametrize("name", CONFIG_NAMES)
-def test_config_smoke_run(name, tmp_path):
-    config = _small(name, tmp_path)
+def test_config_smoke_run(name, tmp_path, fake_cifar):
+    config = _small(name, tmp_path, fake_cifar)
     workdir = tmp_path / "run"
     metrics = trainer.train_and_evaluate(config, str(workdir))
     is_vae = config.model.name == "vae"

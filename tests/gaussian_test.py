@@ -1,0 +1,89 @@
+"""Gaussian estimates of mutual information, total correlation and entropy
+(`infodropout_tf.information.gaussian`) on Gaussians whose answers are known."""
+
+import math
+
+import numpy as np
+import pytest
+
+from infodropout_tf import information
+
+
+def _correlated_gaussians(rho, n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    return x, rho * x + math.sqrt(1 - rho**2) * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.8])
+def test_gaussian_mutual_information_matches_the_closed_form(rho):
+    x, z = _correlated_gaussians(rho, 50_000)
+    # The estimate's sampling error is about rho * sqrt(2 / n) ~ 0.005.
+    assert abs(information.gaussian_mutual_information(x, z) + 0.5 * math.log(1 - rho**2)) < 0.02
+
+
+def test_total_correlation_of_independent_and_equicorrelated_gaussians():
+    rng = np.random.default_rng(3)
+    assert abs(information.total_correlation(rng.standard_normal((50_000, 5)))) < 2e-3
+    c, d = 0.5, 5
+    covariance = (1 - c) * np.eye(d) + c
+    samples = rng.multivariate_normal(np.zeros(d), covariance, size=200_000)
+    # det = (1 - c)^(d - 1) (1 + (d - 1) c) for the equicorrelated matrix.
+    analytic = -0.5 * ((d - 1) * math.log(1 - c) + math.log(1 + (d - 1) * c))
+    assert abs(information.total_correlation(samples, per_dimension=False) - analytic) < 0.01
+    np.testing.assert_allclose(information.total_correlation(samples),
+                               information.total_correlation(samples, per_dimension=False) / d)
+
+
+def test_gaussian_entropy_bound_of_a_gaussian_is_its_entropy():
+    samples = np.random.default_rng(4).normal(scale=2.0, size=(100_000, 1))
+    assert abs(information.gaussian_entropy_bound(samples)
+               - 0.5 * math.log(2 * math.pi * math.e * 4.0)) < 0.01
+
+
+def test_a_constant_column_adds_exactly_nothing_to_total_correlation():
+    # A constant (e.g. a dead unit) is independent of everything: TC is that
+    # of the varying columns, and per dimension it counts in the layer width.
+    rng = np.random.default_rng(10)
+    varying = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], size=500)
+    with_constant = np.concatenate([varying, np.full((500, 1), 0.3)], axis=1)
+    total = information.total_correlation(varying, per_dimension=False)
+    assert total > 0.15  # about -1/2 log(1 - 0.36) = 0.22: a value that could be lost
+    assert information.total_correlation(with_constant, per_dimension=False) == total
+    assert information.total_correlation(with_constant) == total / 3
+    assert information.total_correlation(np.full((10, 4), 2.0)) == 0.0
+
+
+def test_a_constant_variable_carries_no_gaussian_mutual_information():
+    x, z = _correlated_gaussians(0.8, 2000, seed=11)
+    constant = np.full(2000, 5.0)
+    assert information.gaussian_mutual_information(constant, z) == 0.0
+    assert information.gaussian_mutual_information(x, constant) == 0.0
+    with_constant = np.stack([x, constant], axis=1)
+    expected = information.gaussian_mutual_information(x, z)
+    assert expected > 0.4
+    assert information.gaussian_mutual_information(with_constant, z) == expected
+
+
+_EMPTY, _NAN = np.ones((0, 5)), np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 1.0]])
+_PAIR = np.random.default_rng(9).normal(size=(20, 2))
+
+
+@pytest.mark.parametrize(
+    "estimate,name,received",
+    [
+        (lambda: information.total_correlation(_EMPTY), "samples", r"shape \(0, 5\)"),
+        (lambda: information.total_correlation(_PAIR[:1]), "samples", r"shape \(1, 2\)"),
+        (lambda: information.total_correlation(_NAN), "samples", "non-finite"),
+        (lambda: information.gaussian_mutual_information(_PAIR, _PAIR[:5]),
+         "z", r"20 rows, as many as `x`"),
+        (lambda: information.gaussian_mutual_information(_NAN, _NAN), "x", "non-finite"),
+        (lambda: information.gaussian_entropy_bound(_EMPTY), "samples", r"shape \(0, 5\)"),
+        (lambda: information.gaussian_entropy_bound(np.ones((10, 2))),
+         "samples", r"shape \(10, 2\) with a covariance of rank 0"),
+    ],
+)
+def test_estimators_name_the_bad_argument(estimate, name, received):
+    with pytest.raises(ValueError, match=rf"^Invalid value received for argument `{name}`\. "
+                                         rf"Expected .*{received}"):
+        estimate()
