@@ -5,6 +5,7 @@ from infodropout_tf import models
 from infodropout_tf import priors
 from infodropout_tf.information import regularizers as _registers_regularizers  # noqa: F401
 from infodropout_tf.layers import InformationDropout
+from infodropout_tf.priors import DistributionPrior
 from infodropout_tf.priors import LogNormalPrior
 from infodropout_tf.priors import LogUniformPrior
 
