@@ -81,9 +81,8 @@ class Run:
         config.lock()  # no override may add a field
         for field, value in self.overrides.items():
             if field not in fields:
-                closest = config_lib.closest_field(config, field)
-                hint = f" Did you mean `{closest}`?" if closest else ""
-                raise SweepError(f"run {self.name}: {self.config} has no field `{field}`.{hint}")
+                raise SweepError(f"run {self.name}: {self.config} has no field `{field}`."
+                                 f"{config_lib.did_you_mean(config, field)}")
             try:
                 config.update_from_flattened_dict({field: value})
             except (TypeError, ValueError, KeyError) as error:

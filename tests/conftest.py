@@ -80,12 +80,7 @@ def testing_config():
 
     def make(**overrides):
         config = config_lib.from_file(path)
-        for key, value in overrides.items():
-            target = config
-            *parents, leaf = key.split(".")
-            for parent in parents:
-                target = target[parent]
-            target[leaf] = value
+        config.update_from_flattened_dict(overrides)
         return config
 
     return make

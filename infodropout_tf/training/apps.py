@@ -74,11 +74,9 @@ def _check_overrides(argv, config):
             parent = parent.rpartition(".")[0]
         siblings = sorted({f[len(parent) + 1 if parent else 0:].split(".")[0]
                            for f in fields if not parent or f.startswith(parent + ".")})
-        closest = config_lib.closest_field(config, field)
-        hint = f" Did you mean `{closest}`?" if closest else ""
         where = f"`{parent}`" if parent else "the config"
-        _fail(f"unknown config field `{field}`.{hint} The fields of {where} are: "
-              f"{', '.join(siblings)}.", 2)
+        _fail(f"unknown config field `{field}`.{config_lib.did_you_mean(config, field)} "
+              f"The fields of {where} are: {', '.join(siblings)}.", 2)
 
 
 def _parse_flags(argv):

@@ -81,7 +81,7 @@ class Backup:
                 self._remove_states_other_than(name)  # a kill may have left one
                 return epoch
             except (OSError, ValueError, KeyError, TypeError) as error:
-                problem = f"the backup in {self.directory} is unreadable ({_reason(error)})"
+                problem = f"the backup in {self.directory} is unreadable ({first_line(error)})"
         elif checkpoints:
             # Only a kill between the first checkpoint and the first backup
             # leaves checkpoints without a backup.
@@ -93,7 +93,7 @@ class Backup:
                 check_keras_file(path)
                 model.load_weights(path)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-                logging.warning("Skipping %s: %s", path, _reason(error))
+                logging.warning("Skipping %s: %s", path, first_line(error))
                 continue
             logging.warning("%s; resuming from %s (epoch %d) instead.", problem, path, epoch)
             return epoch
@@ -111,6 +111,7 @@ def check_keras_file(path):
         raise ValueError(f"{path} is not a complete .keras file (truncated?)")
 
 
-def _reason(error):
+def first_line(error):
+    """The first line of an error's message (or its type), for one-line reports."""
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__

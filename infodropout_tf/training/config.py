@@ -252,7 +252,7 @@ def differences(stored, config, ignore=()):
                   if field not in ignore and a.get(field, "<absent>") != b.get(field, "<absent>"))
 
 
-def closest_field(config, name):
-    """The field of `config` most like `name`, or None."""
+def did_you_mean(config, name):
+    """" Did you mean `<field>`?" for the field of `config` most like `name`, or ""."""
     matches = difflib.get_close_matches(name, list(flatten(config)), n=1, cutoff=0.5)
-    return matches[0] if matches else None
+    return f" Did you mean `{matches[0]}`?" if matches else ""

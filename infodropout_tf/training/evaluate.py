@@ -13,6 +13,7 @@ from infodropout_tf.evaluation import evaluate_two_modes
 from infodropout_tf.keras_utils import network_of
 from infodropout_tf.training import config as config_lib
 from infodropout_tf.training.backup import check_keras_file
+from infodropout_tf.training.backup import first_line
 from infodropout_tf.training.experiment import load_split
 from infodropout_tf.training.workdir import Workdir
 from infodropout_tf.training.workdir import WorkdirError
@@ -60,8 +61,7 @@ def load_model(path):
         check_keras_file(path)
         return keras.models.load_model(path)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise WorkdirError(f"cannot read the model {path}: {reason}. Rerun training to "
+        raise WorkdirError(f"cannot read the model {path}: {first_line(error)}. Rerun training to "
                            "rewrite it, or point at an intact file.") from error
 
 
