@@ -127,7 +127,7 @@ def mlp_width(finished, output):
 def _kl_map_functions(model):
     """{layer name: images -> channel-summed KL map (batch, h, w)} of every
     convolutional information-dropout layer of a trained classifier."""
-    from infodropout_tf.kl_maps import kl_map_functions
+    from infodropout_tf.per_unit_kl import kl_map_functions
     from infodropout_tf.layers import InformationDropout
 
     return {name: (lambda images, f=f: np.asarray(f(images)).sum(axis=-1))

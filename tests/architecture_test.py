@@ -15,11 +15,12 @@ LEVELS = {
     "_validation": 0, "atomic_files": 0, "keras_utils": 0,
     "priors": 1, "data": 1,
     "layers": 2,
-    "kl_maps": 3, "evaluation": 3, "batch_norm_recalibration": 3,
-    "models": 4, "information": 4,
-    "training": 5,
-    "sweeps": 6, "reports": 6,
-    "reproduce": 7,
+    "per_unit_kl": 3, "evaluation": 3, "batch_norm_recalibration": 3,
+    "models": 4, "information": 4, "saved_model": 4,
+    "callbacks": 5,
+    "training": 6,
+    "sweeps": 7, "reports": 7,
+    "reproduce": 8,
 }
 
 

@@ -337,7 +337,7 @@ def test_more_epochs_extend_a_finished_run(finished_copy, monkeypatch, testing_c
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(trainer, "export_model", killed)
+        patch.setattr(trainer, "export", killed)
         with pytest.raises(KeyboardInterrupt):
             trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
     metrics = trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))

@@ -94,7 +94,7 @@ def test_callback_rejects_bad_intervals_before_creating_the_workdir(tmp_path, ev
 def test_importing_the_package_leaves_the_plotting_backend_alone():
     # A notebook user's backend must survive `import infodropout_tf...`.
     script = ("import matplotlib; matplotlib.use('svg'); import infodropout_tf.information, "
-              "infodropout_tf.training.summaries, infodropout_tf.training.apps; "
+              "infodropout_tf.callbacks, infodropout_tf.training.apps; "
               "print(matplotlib.get_backend())")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), check=True)

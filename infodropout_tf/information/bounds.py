@@ -23,7 +23,7 @@ import tensorflow as tf
 from infodropout_tf import _validation
 from infodropout_tf.keras_utils import inputs_of
 from infodropout_tf.keras_utils import network_of
-from infodropout_tf.kl_maps import KLMapFunction
+from infodropout_tf.per_unit_kl import KLMapFunction
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 from infodropout_tf.priors import LogUniformPrior

@@ -10,6 +10,7 @@ from infodropout_tf.layers.gaussian_latent import GaussianLatent
 from infodropout_tf.layers.information_dropout import ALPHA_MIN
 from infodropout_tf.layers.information_dropout import InformationDropout
 from infodropout_tf.layers.kl_penalty import KLPenalty
+from infodropout_tf.layers.kl_penalty import kl_layers
 from infodropout_tf.layers.multiplicative_noise import MultiplicativeNoise
 from infodropout_tf.layers.noise_layer import NoiseLayer
 from infodropout_tf.layers.noise_layer import sampling_at_inference

@@ -3,6 +3,7 @@
 from keras import ops
 
 from infodropout_tf import _validation
+from infodropout_tf.keras_utils import nested_layers
 
 
 def batch_mean(values):
@@ -14,6 +15,12 @@ def batch_mean(values):
     """
     count = ops.cast(ops.shape(values)[0], values.dtype)
     return ops.divide_no_nan(ops.sum(values), count)
+
+
+def kl_layers(model):
+    """The layers of `model` (nested ones included) that add a KL penalty,
+    in traversal order."""
+    return [layer for layer in nested_layers(model) if isinstance(layer, KLPenalty)]
 
 
 class KLPenalty:

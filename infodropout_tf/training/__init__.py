@@ -2,6 +2,5 @@
 
 One module per idea: `config` (defaults and ranges), `experiment` (what a
 config builds), `workdir` and `backup` (what a run may write and how it
-resumes), `callbacks`, `distributed_fit`, `summaries`, `export`,
-`evaluate`, and `trainer.train_and_evaluate`, which puts them together.
+resumes), `callbacks`, `distributed_fit`, `evaluate`, and `trainer.train_and_evaluate`, which puts them together.
 """

@@ -10,8 +10,8 @@ The workdir receives:
   `checkpoints/interrupted.keras` when interrupted (Ctrl-C / SIGTERM);
 * `tensorboard/{train,validation,analysis}` and `training_log.csv`;
 * `kl_heatmaps.png`, `information_flow.png`, `total_correlation.png`,
-  `information_plane.*` (see `summaries.py` and `information/plane.py`);
-* `model.keras`, `saved_model/` (`export.py`) and `metrics.json` at the end;
+  `information_plane.*` (see `callbacks/analysis_summaries.py` and `information/plane.py`);
+* `model.keras`, `saved_model/` (`saved_model.py`) and `metrics.json` at the end;
 * `workers/<index>/`: the same outputs of the other workers of a
   multi-worker run (the chief, or worker 0, writes the workdir itself).
 
@@ -29,6 +29,8 @@ from absl import logging
 from infodropout_tf import atomic_files
 from infodropout_tf import information
 from infodropout_tf.batch_norm_recalibration import BatchNormRecalibration
+from infodropout_tf.callbacks import AnalysisSummaries
+from infodropout_tf.saved_model import export
 from infodropout_tf.training import callbacks as callbacks_lib
 from infodropout_tf.training import config as config_lib
 from infodropout_tf.training import experiment
@@ -36,8 +38,6 @@ from infodropout_tf.training import strategies
 from infodropout_tf.training.backup import Backup
 from infodropout_tf.training.distributed_fit import fit_distributed
 from infodropout_tf.training.evaluate import test_metrics
-from infodropout_tf.training.export import export_model
-from infodropout_tf.training.summaries import AnalysisSummaries
 from infodropout_tf.training.workdir import RESUMABLE_CHANGES
 from infodropout_tf.training.workdir import Workdir
 from infodropout_tf.training.workdir import WorkdirError
@@ -88,7 +88,7 @@ def train_and_evaluate(config, workdir):
         _fit(config, model, strategy, train, test, completed, steps, callbacks, workdir)
 
         atomic_files.write_with(workdir.join("model.keras"), model.save)
-        export_model(model, workdir.join("saved_model"))
+        export(model, workdir.join("saved_model"))
         metrics = {"epochs": config.num_epochs, **test_metrics(config, model, train, test)}
         atomic_files.write_json(workdir.metrics_path, metrics)
     finally:

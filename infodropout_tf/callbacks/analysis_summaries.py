@@ -28,8 +28,8 @@ import tensorflow as tf
 
 from infodropout_tf import atomic_files
 from infodropout_tf import keras_utils
-from infodropout_tf.kl_maps import kl_layers
-from infodropout_tf.kl_maps import kl_map_functions
+from infodropout_tf.layers import kl_layers
+from infodropout_tf.per_unit_kl import kl_map_functions
 from infodropout_tf.information.gaussian import total_correlation
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.priors import LOG_FEATURE_FLOOR

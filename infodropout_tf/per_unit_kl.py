@@ -1,13 +1,7 @@
 """Per-unit KL maps of a trained model's KL layers (paper Fig. 2 and 7)."""
 
 from infodropout_tf import keras_utils
-from infodropout_tf.layers import KLPenalty
-
-
-def kl_layers(model):
-    """The layers of `model` that add a KL penalty, in traversal order."""
-    return [layer for layer in keras_utils.nested_layers(model)
-            if isinstance(layer, KLPenalty)]
+from infodropout_tf.layers import kl_layers
 
 
 def kl_map_functions(model, layers=None):

@@ -5,11 +5,11 @@ import tensorflow as tf
 
 from infodropout_tf import atomic_files
 from infodropout_tf.keras_utils import network_of
-from infodropout_tf.kl_maps import kl_map_functions
+from infodropout_tf.per_unit_kl import kl_map_functions
 from infodropout_tf.layers import sampling_at_inference
 
 
-def export_model(model, path):
+def export(model, path):
     """Writes a SavedModel of `model` to `path` (replaced atomically).
 
     * `serve` (also the default signature): prediction with the noise off;

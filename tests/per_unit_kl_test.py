@@ -1,13 +1,13 @@
-"""Per-unit KL maps of a model's KL layers (`infodropout_tf.kl_maps`)."""
+"""Per-unit KL maps of a model's KL layers (`infodropout_tf.per_unit_kl`)."""
 
 import keras
 import numpy as np
 
 from infodropout_tf import layers
-from infodropout_tf.kl_maps import KLMapFunction
-from infodropout_tf.kl_maps import kl_layers
-from infodropout_tf.kl_maps import kl_map_functions
-from infodropout_tf.kl_maps import kl_maps
+from infodropout_tf.per_unit_kl import KLMapFunction
+from infodropout_tf.layers import kl_layers
+from infodropout_tf.per_unit_kl import kl_map_functions
+from infodropout_tf.per_unit_kl import kl_maps
 from infodropout_tf.models.classifier import Classifier
 
 
