@@ -10,6 +10,8 @@ Examples:
     python -m infodropout_tf.data prepare cifar10 --from ~/fake --data_dir /tmp/tfds --skip_checksum
     # Cluttered MNIST (paper: 96x96, 21 distractors) from the prepared MNIST
     python -m infodropout_tf.data prepare cluttered_mnist --data_dir ~/tensorflow_datasets
+    # Occluded MNIST (a digit behind a half-size digit) from the prepared MNIST
+    python -m infodropout_tf.data prepare occluded_mnist --data_dir ~/tensorflow_datasets
 """
 
 import argparse
@@ -33,8 +35,9 @@ def main(argv=None):
             "Prepare a dataset without downloading. mnist needs --from with "
             + ", ".join(f for split in archives.MNIST_FILES.values() for f in split[:2])
             + f" (from {archives.MNIST_URL}); cifar10 needs --from with "
-            f"{archives.CIFAR10_ARCHIVE} ({archives.CIFAR10_URL}); cluttered_mnist "
-            "and occluded_cifar10 are generated from the prepared mnist (and cifar10)."
+            f"{archives.CIFAR10_ARCHIVE} ({archives.CIFAR10_URL}); cluttered_mnist, "
+            "occluded_mnist and occluded_cifar10 are generated from the prepared mnist "
+            "(and cifar10)."
         ),
     )
     preparation.add_argument("name", choices=PREPARABLE)
@@ -48,10 +51,13 @@ def main(argv=None):
     )
     preparation.add_argument("--image_size", type=int, help="cluttered_mnist canvas side (96)")
     preparation.add_argument("--num_distractors", type=int, help="cluttered_mnist distractors (21)")
-    preparation.add_argument("--num_train", type=int, help="cluttered_mnist training examples (50000)")
-    preparation.add_argument("--num_test", type=int, help="cluttered_mnist test examples (10000)")
+    preparation.add_argument("--num_train", type=int,
+                             help="cluttered_mnist / occluded_mnist training examples "
+                                  "(50000 / 60000)")
+    preparation.add_argument("--num_test", type=int,
+                             help="cluttered_mnist / occluded_mnist test examples (10000)")
     preparation.add_argument("--generation_seed", type=int,
-                             help="seed of cluttered_mnist / occluded_cifar10 (0)")
+                             help="seed of cluttered_mnist / occluded_cifar10 / occluded_mnist (0)")
     args = parser.parse_args(argv)
 
     options = {key: value for key, value in vars(args).items()

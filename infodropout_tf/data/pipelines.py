@@ -11,6 +11,7 @@ the data with `python -m infodropout_tf.data prepare`, see `prepare.py`).
 | `cifar10` | (32, 32, 3) image, class label | standardised per image, ZCA-whitened |
 | `cluttered_mnist` | (96, 96, 1) digit among 21 distractors; `digit_box` | float32 in [0, 1] |
 | `occluded_cifar10` | CIFAR-10 behind an MNIST digit; `nuisance_label` | as `cifar10` |
+| `occluded_mnist` | (32, 32, 1) digit behind a half-size digit; `nuisance_label` | float32 in [0, 1] |
 
 `binarized_mnist` is binarised here from MNIST (not tensorflow-datasets'
 own `binarized_mnist`, Larochelle's fixed sample, which needs a download):
@@ -30,11 +31,15 @@ from infodropout_tf.data.cluttered_mnist import ClutteredMnist
 from infodropout_tf.data.cluttered_mnist import ClutteredMnistConfig
 from infodropout_tf.data.occluded_cifar import OccludedCifar10
 from infodropout_tf.data.occluded_cifar import OccludedCifar10Config
+from infodropout_tf.data.occluded_mnist import OccludedMnist
+from infodropout_tf.data.occluded_mnist import OccludedMnistConfig
 
-DATASETS = ("mnist", "binarized_mnist", "cifar10", "cluttered_mnist", "occluded_cifar10")
+DATASETS = ("mnist", "binarized_mnist", "cifar10", "cluttered_mnist", "occluded_cifar10",
+            "occluded_mnist")
 # The prepared tensorflow-datasets dataset each pipeline reads.
 SOURCES = {"mnist": "mnist", "binarized_mnist": "mnist", "cifar10": "cifar10",
-           "cluttered_mnist": "cluttered_mnist", "occluded_cifar10": "occluded_cifar10"}
+           "cluttered_mnist": "cluttered_mnist", "occluded_cifar10": "occluded_cifar10",
+           "occluded_mnist": "occluded_mnist"}
 SHUFFLE_BUFFER = 10_000
 
 
@@ -68,13 +73,17 @@ def builder(name, data_dir, **config):
 
     `config` holds the generation options of `cluttered_mnist`
     (`image_size`, `num_distractors`, `generation_seed`, `num_train`,
-    `num_test`) and `occluded_cifar10` (`generation_seed`); the other
-    datasets take none.
+    `num_test`), `occluded_cifar10` (`generation_seed`) and `occluded_mnist`
+    (`generation_seed`, `num_train`, `num_test`); the other datasets take
+    none.
     """
     source = SOURCES[name]
     if source == "cluttered_mnist":
         return ClutteredMnist(config=_config(ClutteredMnist, ClutteredMnistConfig(**config)),
                               data_dir=data_dir, mnist_data_dir=data_dir)
+    if source == "occluded_mnist":
+        return OccludedMnist(config=_config(OccludedMnist, OccludedMnistConfig(**config)),
+                             data_dir=data_dir, mnist_data_dir=data_dir)
     if source == "occluded_cifar10":
         return OccludedCifar10(config=_config(OccludedCifar10, OccludedCifar10Config(**config)),
                                data_dir=data_dir, source_data_dir=data_dir)
@@ -179,8 +188,8 @@ def load(
             training splits) or `"static"` (default otherwise).
         zca_dir: Where the ZCA matrix of `cifar10` / `occluded_cifar10` is
             stored and reused; defaults to the prepared dataset's folder.
-        **config: Generation options of `cluttered_mnist` and
-            `occluded_cifar10` (see `builder`).
+        **config: Generation options of `cluttered_mnist`,
+            `occluded_cifar10` and `occluded_mnist` (see `builder`).
 
     Returns:
         A `tf.data.Dataset`.

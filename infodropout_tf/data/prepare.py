@@ -1,7 +1,8 @@
 """Preparing every dataset offline, in tensorflow-datasets format.
 
 MNIST and CIFAR-10 are built from the standard archives a user downloaded
-by hand; Cluttered MNIST and Occluded CIFAR-10 are generated from them.
+by hand; Cluttered MNIST, Occluded CIFAR-10 and Occluded MNIST are
+generated from them.
 Nothing is downloaded. A dataset already prepared is left untouched, and a
 failed preparation leaves nothing behind: tensorflow-datasets writes into a
 temporary folder that is renamed only on success, and folders this function
@@ -19,8 +20,9 @@ from infodropout_tf.data.offline_builders import OfflineCifar10
 from infodropout_tf.data.offline_builders import OfflineMnist
 
 # What each generated dataset is made from.
-REQUIREMENTS = {"cluttered_mnist": ("mnist",), "occluded_cifar10": ("cifar10", "mnist")}
-PREPARABLE = ("mnist", "cifar10", "cluttered_mnist", "occluded_cifar10")
+REQUIREMENTS = {"cluttered_mnist": ("mnist",), "occluded_cifar10": ("cifar10", "mnist"),
+                "occluded_mnist": ("mnist",)}
+PREPARABLE = ("mnist", "cifar10", "cluttered_mnist", "occluded_cifar10", "occluded_mnist")
 
 
 def _new_directories(path):
@@ -37,8 +39,8 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
     """Prepares dataset `name` in `data_dir` without any download.
 
     Args:
-        name: `"mnist"`, `"cifar10"`, `"cluttered_mnist"` or
-            `"occluded_cifar10"`.
+        name: `"mnist"`, `"cifar10"`, `"cluttered_mnist"`,
+            `"occluded_cifar10"` or `"occluded_mnist"`.
         data_dir: tensorflow-datasets directory to write into (created if
             missing).
         source_dir: Folder with the downloaded archives: the four MNIST IDX
@@ -49,8 +51,8 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
             from it. `False` only for an archive you built yourself, such as
             test data; its pickles are still read by a restricted unpickler
             that cannot run code.
-        **config: Generation options of `cluttered_mnist` and
-            `occluded_cifar10` (see `pipelines.builder`).
+        **config: Generation options of `cluttered_mnist`,
+            `occluded_cifar10` and `occluded_mnist` (see `pipelines.builder`).
 
     Returns:
         The prepared dataset's folder.
