@@ -15,9 +15,11 @@ runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`.
 Rows: the files of `configs/sweeps/` (cluttered, flow, mlp_width, plane,
 vae), or `all`.
 
-The sweeps and the config files they name are read from `--configs`, by
-default `./configs`: run the command from a checkout of the repository (the
-pip package does not install `configs/`). MNIST is read from
+The sweeps and the config files they name are those installed with the
+package (the repository's `configs/`, as `infodropout_tf.configs`; in an
+editable install the checkout's own), so the command runs from any
+folder; `--configs DIR` reads another folder laid out like `configs/`
+instead. MNIST is read from
 $TFDS_DATA_DIR; a run on a generated dataset (Cluttered MNIST) reads and
 first generates it in `--data_dir`, a writable tensorflow-datasets folder
 holding a prepared `mnist`.
@@ -72,7 +74,7 @@ def _is_finished(root, run):
     return os.path.exists(os.path.join(root, run.name, "metrics.json"))
 
 
-def run(row_runs, root, configs_dir="configs"):
+def run(row_runs, root, configs_dir=None):
     """Trains `row_runs` one after the other, each in `root/<name>`.
 
     Every run's config is built first, so a misspelt override fails before
@@ -81,7 +83,8 @@ def run(row_runs, root, configs_dir="configs"):
     Args:
         row_runs: List of `sweeps.Run`.
         root: Folder of the runs' workdirs (created if missing).
-        configs_dir: Folder of the config files the runs name.
+        configs_dir: Folder of the config files the runs name; None for the
+            packaged configs.
 
     Raises:
         sweeps.SweepError: a run's config cannot be built.
@@ -144,9 +147,9 @@ def _parser():
                         help="a sweep of configs/sweeps/ (vae, mlp_width, cluttered, plane, "
                              "flow), or all")
     parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
-    parser.add_argument("--configs", default="./configs",
-                        help="folder of the config files and of sweeps/ (default: ./configs, "
-                             "the checkout's; run from the repository's root)")
+    parser.add_argument("--configs", default=None,
+                        help="folder of the config files and of sweeps/ (default: the configs "
+                             "installed with the package, the repository's configs/)")
     parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR", ""),
                         help="writable tensorflow-datasets folder with a prepared mnist, where "
                              "generated datasets (Cluttered MNIST) are made (default: "

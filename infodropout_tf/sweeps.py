@@ -5,12 +5,14 @@ they override, one file per row of the results page,
 `configs/sweeps/<row>.py`, found by its file name as the config files are.
 Each defines `get_runs(data_dir)`, returning a list of `Run`s;
 `infodropout-reproduce` (`infodropout_tf/reproduce.py`) trains them and
-draws their figures.
+draws their figures. The configs folder is by default the one installed
+with the package (`config.packaged_configs_dir()`, the checkout's
+`configs/` in an editable install), or any folder laid out like it.
 
     from infodropout_tf import sweeps
 
-    for run in sweeps.runs("vae", "configs"):
-        print(run.name, run.command("configs"))
+    for run in sweeps.runs("vae"):
+        print(run.name, run.command())
 """
 
 import dataclasses
@@ -24,6 +26,16 @@ SWEEPS_FOLDER = "sweeps"
 
 class SweepError(ValueError):
     """A sweep is undefined or one of its runs cannot be configured."""
+
+
+def _folder(configs_dir):
+    """`configs_dir`, or the packaged configs' folder when it is None."""
+    if configs_dir is not None:
+        return configs_dir
+    try:
+        return config_lib.packaged_configs_dir()
+    except config_lib.ConfigError as error:
+        raise SweepError(error) from error
 
 
 def format_value(value):
@@ -58,15 +70,28 @@ class Run:
     overrides: dict = dataclasses.field(default_factory=dict)
     trainer: str = "infodropout-train"
 
-    def command(self, configs_dir="configs"):
-        """The trainer's command line, without `--workdir`, as a list of arguments."""
-        path = os.path.normpath(os.path.join(configs_dir, self.config))
-        return [self.trainer, f"--config={path}",
+    def command(self, configs_dir=None):
+        """The trainer's command line, without `--workdir`, as a list of arguments.
+
+        Args:
+            configs_dir: The folder of the config files, named in
+                `--config=<folder>/<file>`; None for the packaged configs,
+                named by name, `--config=mnist_mlp`.
+        """
+        if configs_dir is None:
+            config = os.path.splitext(self.config)[0]
+        else:
+            config = os.path.normpath(os.path.join(configs_dir, self.config))
+        return [self.trainer, f"--config={config}",
                 *(f"--config.{field}={format_value(value)}"
                   for field, value in self.overrides.items())]
 
-    def load_config(self, configs_dir="configs"):
+    def load_config(self, configs_dir=None):
         """The run's config: the config file with its overrides applied and checked.
+
+        Args:
+            configs_dir: The folder of the config files; None for the
+                packaged configs.
 
         Raises:
             SweepError: the config file does not load, an override names a
@@ -74,7 +99,7 @@ class Run:
                 value is out of its range (`config.RANGES`).
         """
         try:
-            config = config_lib.from_file(os.path.join(configs_dir, self.config))
+            config = config_lib.from_file(os.path.join(_folder(configs_dir), self.config))
         except config_lib.ConfigError as error:
             raise SweepError(f"run {self.name}: {error}") from error
         fields = config_lib.flatten(config)
@@ -95,23 +120,25 @@ class Run:
         return config
 
 
-def rows(configs_dir="configs"):
-    """The sweep names registered in `configs_dir/sweeps/`, sorted."""
-    folder = os.path.join(configs_dir, SWEEPS_FOLDER)
+def rows(configs_dir=None):
+    """The sweep names registered in `configs_dir/sweeps/` (None: the packaged configs), sorted."""
+    folder = os.path.join(_folder(configs_dir), SWEEPS_FOLDER)
     if not os.path.isdir(folder):
-        raise SweepError(f"{folder} does not exist; pass --configs=DIR, the configs folder of a "
-                         "checkout of infodropout_tf (the default is ./configs).")
+        raise SweepError(f"{folder} does not exist; pass --configs=DIR, a folder laid out as the "
+                         "repository's configs/ (the default is the configs installed with the "
+                         "package).")
     return sorted(name[:-len(".py")] for name in os.listdir(folder)
                   if name.endswith(".py") and not name.startswith("_"))
 
 
-def runs(row, configs_dir="configs", data_dir=""):
+def runs(row, configs_dir=None, data_dir=""):
     """The runs of sweep `row`, in the order they run.
 
     Args:
         row: A sweep name: `configs_dir/sweeps/<row>.py` defines its runs
             with `get_runs(data_dir)`.
-        configs_dir: The folder of the config files and of `sweeps/`.
+        configs_dir: The folder of the config files and of `sweeps/`; None
+            for the configs installed with the package.
         data_dir: tensorflow-datasets folder, for the sweeps that set
             `dataset.data_dir` (Cluttered MNIST); the others ignore it.
 
@@ -120,10 +147,10 @@ def runs(row, configs_dir="configs", data_dir=""):
             `get_runs` returns something other than uniquely named `Run`s.
     """
     known = rows(configs_dir)
+    folder = os.path.join(_folder(configs_dir), SWEEPS_FOLDER)
     if row not in known:
-        raise SweepError(f"Unknown row {row!r}; the rows in "
-                         f"{os.path.join(configs_dir, SWEEPS_FOLDER)} are: {', '.join(known)}.")
-    path = os.path.join(configs_dir, SWEEPS_FOLDER, f"{row}.py")
+        raise SweepError(f"Unknown row {row!r}; the rows in {folder} are: {', '.join(known)}.")
+    path = os.path.join(folder, f"{row}.py")
     spec = importlib.util.spec_from_file_location(f"sweep_{row}", path)
     module = importlib.util.module_from_spec(spec)
     try:

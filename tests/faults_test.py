@@ -418,8 +418,12 @@ def test_command_line_errors_are_one_line(tmp_path):
         ([f"--config={TESTING}", "--config.nonexistent=1"], 2,
          "error: unknown config field `nonexistent`. Did you mean `experiment`? The fields of "
          "the config are: batch_size, checkpoint_every_epochs,"),
-        ([f"--config={TESTING}", "--config.modle.width=3"], 2,
+        # A packaged config by name, its overrides checked as a file's are.
+        (["--config=testing", "--config.modle.width=3"], 2,
          "error: unknown config field `modle.width`. Did you mean `model.width`?"),
+        (["--config", "mnist_mpl"], 2,
+         "error: unknown config `mnist_mpl`. Did you mean `mnist_mlp`? The packaged configs "
+         "are: cifar_all_cnn32, cluttered_all_cnn96,"),
         ([f"--config={TESTING}", "--config.batch_size=0"], 2,
          "error: invalid config field `batch_size`: expected an integer >= 1, received 0."),
         ([f"--config={TESTING}", "--config.num_epochs=many"], 2,

@@ -81,6 +81,15 @@ def test_run_checks_every_config_before_training_anything(tmp_path):
     assert not os.path.exists(root)
 
 
+def test_without_configs_the_runs_name_the_packaged_configs(tmp_path, capsys):
+    trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
+    reproduce.run([sweeps.Run("fresh", "testing.py", {"seed": 2}, trainer=trainer)], root)
+    # By name, so the printed command works wherever the package is installed.
+    assert _calls(root) == [["--config=testing", "--config.seed=2", f"--workdir={root}/fresh"]]
+    assert capsys.readouterr().out.startswith(
+        f"$ {trainer} --config=testing --config.seed=2 --workdir={root}/fresh\n")
+
+
 def _main_error(capsys, argv):
     with pytest.raises(SystemExit) as raised:
         reproduce.main(argv)

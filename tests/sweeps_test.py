@@ -127,6 +127,17 @@ def test_a_bad_override_names_the_run_and_the_field(overrides, message):
         run.load_config(str(CONFIGS))
 
 
+def test_by_default_the_sweeps_and_configs_are_the_packaged_ones():
+    assert sweeps.rows() == ROWS
+    packaged, checkout = sweeps.runs("vae", data_dir="/data"), sweeps.runs("vae", str(CONFIGS))
+    assert packaged == checkout
+    for run in packaged:
+        # The command names the config, `--config=mnist_vae`, not a folder.
+        assert run.command() == ["infodropout-train-vae", "--config=mnist_vae",
+                                 *run.command(str(CONFIGS))[2:]]
+        assert run.load_config().to_json() == run.load_config(str(CONFIGS)).to_json()
+
+
 def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
     with pytest.raises(sweeps.SweepError,
                        match=r"Unknown row 'cifar'; .* cluttered, flow, mlp_width, plane, vae"):

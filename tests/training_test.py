@@ -81,7 +81,7 @@ def _reload_in_fresh_process(saved_model, inputs_path, outputs_path):
     return dict(np.load(outputs_path))
 
 
-CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py"))
+CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py") if p.stem != "__init__")
 
 
 def test_every_paper_experiment_has_a_config():

@@ -1,13 +1,16 @@
 """absl command-line programs: train a classifier, train a VAE, evaluate.
 
-    infodropout-train --config=configs/mnist_mlp.py --workdir=/tmp/mnist_mlp
-    infodropout-train --config=configs/mnist_mlp.py --config.model.width=128 ...
-    infodropout-train-vae --config=configs/mnist_vae.py --workdir=/tmp/vae
-    infodropout-evaluate --config=configs/mnist_mlp.py --workdir=/tmp/mnist_mlp
+    infodropout-train --config=mnist_mlp --workdir=/tmp/mnist_mlp
+    infodropout-train --config=mnist_mlp --config.model.width=128 ...
+    infodropout-train-vae --config=mnist_vae --workdir=/tmp/vae
+    infodropout-evaluate --config=mnist_mlp --workdir=/tmp/mnist_mlp
 
 (also `python train/train.py ...`, `python train/train_vae.py ...`,
-`python train/evaluate.py ...` from a checkout). Any config field can be
-overridden with `--config.<field>=<value>`.
+`python train/evaluate.py ...` from a checkout). `--config` takes the name
+of a config installed with the package (the repository's `configs/`,
+installed as `infodropout_tf.configs`) or the path of a config file,
+`--config=configs/mnist_mlp.py`. Any config field can be overridden with
+`--config.<field>=<value>`.
 
 A problem prints one line, `error: ...`, naming what is wrong and the fix:
 exit status 2 for the command line and the config (a missing or broken
@@ -36,7 +39,8 @@ from infodropout_tf.training.trainer import train_and_evaluate
 from infodropout_tf.training.workdir import WorkdirError
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Experiment config file, e.g. configs/mnist_mlp.py.", lock_config=True)
+    "config", None, "Experiment config: a packaged config's name, e.g. mnist_mlp, or a config "
+    "file, e.g. configs/mnist_mlp.py.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder of the run.")
 
 # OSError and OpError: a disk that fills while Keras or TensorFlow append
@@ -79,19 +83,39 @@ def _check_overrides(argv, config):
               f"The fields of {where} are: {', '.join(siblings)}.", 2)
 
 
+def _resolve_config_names(argv):
+    """`argv` with the packaged config a `--config=<name>` names turned into its file.
+
+    `--config=mnist_mlp` and `--config mnist_mlp` become the path of
+    `mnist_mlp.py` in the installed `infodropout_tf.configs`; a file,
+    `--config=configs/mnist_mlp.py`, stays as it is (`config.resolve`).
+    """
+    resolved = list(argv)
+    for index, argument in enumerate(argv[1:], start=1):
+        name = argument.lstrip("-")
+        if name == "config" and index + 1 < len(argv):
+            resolved[index + 1] = config_lib.resolve(argv[index + 1])
+        elif name.startswith("config="):
+            flag, value = argument.split("=", 1)
+            resolved[index] = f"{flag}={config_lib.resolve(value)}"
+    return resolved
+
+
 def _parse_flags(argv):
     """absl's flag parsing, with one-line errors for the config and its overrides."""
-    paths = [b if a.lstrip("-") == "config" else a.split("=", 1)[1]
-             for a, b in zip(argv[1:], argv[2:] + [""])
-             if a.lstrip("-") == "config" or a.lstrip("-").startswith("config=")]
     try:
+        argv = _resolve_config_names(argv)
+        paths = [b if a.lstrip("-") == "config" else a.split("=", 1)[1]
+                 for a, b in zip(argv[1:], argv[2:] + [""])
+                 if a.lstrip("-") == "config" or a.lstrip("-").startswith("config=")]
         if paths:
             # ml_collections accepts `file.py:argument`; the file is before the colon.
             path = paths[-1] if os.path.exists(paths[-1]) else paths[-1].split(":")[0]
             _check_overrides(argv, config_lib.from_file(path))
         remaining = flags.FLAGS(argv)
         if _CONFIG.value is None or _WORKDIR.value is None:
-            _fail("both --config=configs/<experiment>.py and --workdir=DIR are required.", 2)
+            _fail("both --config=<experiment> (a packaged config's name, e.g. mnist_mlp, or "
+                  "a config file) and --workdir=DIR are required.", 2)
         return remaining
     except config_lib.ConfigError as error:
         _fail(error, 2)

@@ -93,8 +93,9 @@ def from_file(path):
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise ConfigError(f"config file {path} does not exist; pass --config=configs/<name>.py "
-                          "(see the README's table of configs).")
+        raise ConfigError(f"config file {path} does not exist; pass a packaged config's name "
+                          "(--config=mnist_mlp, see the README's table of configs) or the path "
+                          "of a config file.")
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -111,6 +112,58 @@ def from_file(path):
         raise ConfigError(f"config file {path}: get_config() must return an "
                           f"ml_collections.ConfigDict, not {type(config).__name__}.")
     return config
+
+
+# setup.cfg installs the repository's configs/ as this subpackage; an
+# editable install reads the checkout's configs/ in place.
+PACKAGED_CONFIGS = "infodropout_tf.configs"
+
+
+def packaged_configs_dir():
+    """The folder of the configs installed with the package.
+
+    It is the repository's top-level `configs/` (also holding `sweeps/`),
+    installed as the subpackage `infodropout_tf.configs`.
+
+    Raises:
+        ConfigError: the package was installed without its configs.
+    """
+    spec = importlib.util.find_spec(PACKAGED_CONFIGS)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"{PACKAGED_CONFIGS} is not installed; reinstall the package "
+                          "(pip install . or pip install -e . in a checkout) or pass the path "
+                          "of a config file.")
+    return list(spec.submodule_search_locations)[0]
+
+
+def packaged_config_names():
+    """The names `--config=<name>` accepts: the packaged config files, sorted."""
+    return sorted(name[:-len(".py")] for name in os.listdir(packaged_configs_dir())
+                  if name.endswith(".py") and not name.startswith("_"))
+
+
+def resolve(config):
+    """The config file `--config=<config>` means.
+
+    A value that ends in `.py` or holds a path separator is a file,
+    returned as it is (`configs/mnist_mlp.py`); any other value is the name
+    of a packaged config (`mnist_mlp`), so the commands run the paper's
+    experiments wherever the package is installed.
+
+    Raises:
+        ConfigError: no packaged config has that name; the message lists
+            those that exist.
+    """
+    if config.endswith(".py") or "/" in config or os.sep in config:
+        return config
+    names = packaged_config_names()
+    if config not in names:
+        matches = difflib.get_close_matches(config, names, n=1, cutoff=0.5)
+        hint = f" Did you mean `{matches[0]}`?" if matches else ""
+        raise ConfigError(f"unknown config `{config}`.{hint} The packaged configs are: "
+                          f"{', '.join(names)}; or pass the path of a config file, "
+                          "--config=path/to/config.py.")
+    return os.path.join(packaged_configs_dir(), f"{config}.py")
 
 
 def testing_overrides(config):
