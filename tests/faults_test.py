@@ -83,11 +83,14 @@ def _temporaries(workdir):
 def _assert_complete(workdir, num_epochs):
     """Every epoch logged once, final outputs present, nothing partial."""
     assert _csv_epochs(workdir) == list(range(num_epochs))
-    expected_steps = list(range(1, num_epochs + 1))
-    assert _tensorboard_steps(workdir, "train") == expected_steps
-    assert _tensorboard_steps(workdir, "validation") == expected_steps
+    # TensorBoard steps are epoch indices, as the CSV's rows; checkpoints
+    # are named by epochs completed.
+    epochs = list(range(num_epochs))
+    assert _tensorboard_steps(workdir, "train") == epochs
+    assert _tensorboard_steps(workdir, "validation") == epochs
+    assert _tensorboard_steps(workdir, "analysis", "information_flow/dropout1/total") == epochs
     assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == [
-        f"epoch_{e:04d}.keras" for e in expected_steps]
+        f"epoch_{e + 1:04d}.keras" for e in epochs]
     assert json.loads((pathlib.Path(workdir) / "backup" / "training_metadata.json")
                       .read_text())["epoch"] == num_epochs
     assert (pathlib.Path(workdir) / "metrics.json").exists()
@@ -193,7 +196,7 @@ def test_sigterm_saves_the_model_exits_143_and_the_rerun_resumes(tmp_path):
     assert status == 0, stderr[-3000:]
     assert "Resuming from epoch" in stderr
     assert _csv_epochs(workdir) == [0, 1, 2]
-    assert _tensorboard_steps(workdir, "train") == [1, 2, 3]
+    assert _tensorboard_steps(workdir, "train") == [0, 1, 2]
     with open(workdir / "training_log.csv") as f:
         rates = [float(row["learning_rate"]) for row in csv.DictReader(f)]
     np.testing.assert_allclose(rates, [0.05, 0.05, 0.005], rtol=1e-6)
@@ -290,12 +293,39 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("batch_size", 60_001, "`batch_size`: 60001 is larger than the 60000 examples"),
     ("optimizer.learning_rate", -0.1, "`optimizer.learning_rate`: expected a finite number > 0"),
     ("eval_num_samples", 0, "`eval_num_samples`: expected an integer >= 1, received 0"),
+    ("dtype_policy", "mixed_float32", "^invalid config field `dtype_policy`: expected one of "
+     r"\['float32', 'mixed_float16', 'mixed_bfloat16'\], received 'mixed_float32'\.$"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
 ])
 def test_a_rejected_config_writes_nothing(field, value, expected, tmp_path, testing_config):
     workdir = tmp_path / "run"
     with pytest.raises(config_lib.ConfigError, match=expected):
         trainer.train_and_evaluate(testing_config(**{field: value}), str(workdir))
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize("estimators, expected", [
+    (("dense1:mne",), r"^invalid config field `information_plane.estimators`: expected a tuple "
+                      r"of \"layer:estimator\" strings, one per layer, each estimator one of "
+                      r"\['closed_form_kl', 'gaussian_mixture', 'binning', 'mine'\], "
+                      r"e\.g\. \(\"dropout:mine\",\), received \['dense1:mne'\]\.$"),
+    (("dense1",), r"`information_plane.estimators`: expected a tuple of \"layer:estimator\""),
+    (("dense1:mine", "dense1:binning"),
+     r"`information_plane.estimators`: expected .* one per layer"),
+    (("dense1:closed_form_kl",), r"^invalid config field `information_plane.estimators`: "
+                                 r"'dense1:closed_form_kl': layer 'dense1' is a Dense, whose "
+                                 r"estimators are \['binning', 'mine'\]\.$"),
+    (("dense2:mine",), r"'dense2:mine' names a layer missing from information_plane.layers "
+                       r"\('dense1', 'dropout1'\); add it there\.$"),
+])
+def test_a_rejected_plane_estimator_writes_nothing(estimators, expected, tmp_path,
+                                                   testing_config):
+    workdir = tmp_path / "run"
+    config = testing_config(**{"information_plane.enabled": True,
+                               "information_plane.layers": ("dense1", "dropout1"),
+                               "information_plane.estimators": estimators})
+    with pytest.raises(config_lib.ConfigError, match=expected):
+        trainer.train_and_evaluate(config, str(workdir))
     assert not workdir.exists()
 
 
@@ -428,6 +458,10 @@ def test_command_line_errors_are_one_line(tmp_path):
          "error: invalid config field `batch_size`: expected an integer >= 1, received 0."),
         ([f"--config={TESTING}", "--config.num_epochs=many"], 2,
          "error: flag --config.num_epochs=many: invalid literal for int()"),
+        # A tuple field from the command line, checked as the file's own.
+        ([f"--config={TESTING}", "--config.information_plane.estimators=('dense1:mne',)"], 2,
+         "error: invalid config field `information_plane.estimators`: expected a tuple of "
+         "\"layer:estimator\" strings"),
         ([f"--config={TESTING}", f"--workdir={blocker / 'run'}"], 1,
          f"error: workdir {blocker / 'run'} is not writable"),
     ]

@@ -1,6 +1,6 @@
 """The Keras plumbing of `infodropout_tf.keras_utils`: nested layers, the
-network inside a Classifier, sub-models to a layer's inputs, batch inputs and
-the per-replica loss scale."""
+network inside a Classifier, graphs of layers and input shapes, sub-models
+to a layer's inputs, batch inputs and the per-replica loss scale."""
 
 import keras
 import numpy as np
@@ -59,6 +59,40 @@ def test_layer_inputs_model_computes_a_layers_inputs():
         to_last = keras_utils.layer_inputs_model(model, "last")
         np.testing.assert_allclose(to_last(x), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(keras_utils.layer_inputs_model(network, "first")(x), x)
+
+
+class _Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__(name="subclassed")
+        self.dense = keras.layers.Dense(2)
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+
+def test_graphs_of_layers_and_single_input_shapes():
+    network = _nested_network()
+    sequential = keras.Sequential([keras.layers.Dense(2)], name="sequential")
+    subclassed = _Subclassed()
+    assert keras_utils.has_layer_graph(network) and keras_utils.has_layer_graph(Classifier(network))
+    assert not keras_utils.has_layer_graph(sequential)  # no inputs until built
+    assert not keras_utils.has_layer_graph(subclassed)
+    for unbuilt in (sequential, subclassed, Classifier(network)):
+        with pytest.raises(ValueError, match=rf"'{unbuilt.name}' was never built or called"):
+            keras_utils.single_input_shape(unbuilt)
+
+    # The batch dimension is None whatever batch built the model.
+    sequential(np.zeros((3, 7), "float32"))
+    subclassed(np.zeros((3, 6, 2), "float32"))
+    assert keras_utils.has_layer_graph(sequential)
+    assert keras_utils.single_input_shape(network) == (None, 5)
+    assert keras_utils.single_input_shape(sequential) == (None, 7)
+    assert keras_utils.single_input_shape(subclassed) == (None, 6, 2)
+
+    a, b = keras.Input((2,)), keras.Input((3,))
+    two = keras.Model([a, b], keras.layers.Concatenate()([a, b]), name="two")
+    with pytest.raises(ValueError, match=r"'two' takes several inputs"):
+        keras_utils.single_input_shape(two)
 
 
 def test_inputs_of_a_batch_is_its_first_element():

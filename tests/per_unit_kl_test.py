@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from infodropout_tf import layers
 from infodropout_tf.per_unit_kl import KLMapFunction
@@ -76,16 +77,42 @@ def test_kl_maps_are_the_layers_own_maps_of_their_deterministic_inputs():
         np.testing.assert_array_equal(wrapped[name], maps[name])
 
 
-def test_kl_map_functions_of_chosen_layers_and_of_a_subclassed_model():
+def test_kl_maps_of_chosen_layers_are_numpy_in_the_order_asked():
+    network = _network()
+    x = np.random.default_rng(1).normal(size=(3, 6)).astype("float32")
+    maps = kl_maps(network, x, layers=["second", "first"])
+    assert list(maps) == ["second", "first"]
+    assert all(isinstance(m, np.ndarray) and m.dtype == np.float32 for m in maps.values())
+    assert maps["second"].shape == (3, 4) and maps["first"].shape == (3, 5)
+    np.testing.assert_array_equal(maps["first"], kl_maps(network, x)["first"])
+
+
+def test_kl_map_functions_split_into_the_layers_inputs_and_its_map():
     network = _network()
     second = network.get_layer("second")
-    functions = kl_map_functions(network, [second])
+    functions = kl_map_functions(network, ["second"])
     assert list(functions) == ["second"]
     assert isinstance(functions["second"], KLMapFunction)
     assert functions["second"].layer is second
     x = np.ones((2, 6), "float32")
-    to_inputs = functions["second"].to_inputs(x)
-    assert [tuple(t.shape) for t in to_inputs] == [(2, 4), (2, 5)]  # [features, block inputs]
+    layer_inputs = functions["second"].layer_inputs(x)
+    assert [tuple(t.shape) for t in layer_inputs] == [(2, 4), (2, 5)]  # [features, block inputs]
+    np.testing.assert_array_equal(functions["second"].from_layer_inputs(layer_inputs),
+                                  functions["second"](x))
+
+
+def test_kl_maps_of_a_sequential_model_built_by_a_call():
+    model = keras.Sequential([keras.layers.Dense(5, activation="relu", name="dense"),
+                              layers.InformationDropout(seed=0, name="noise")])
+    model(np.zeros((2, 3), "float32"))  # built for a batch of 2; maps take any batch
+    x = np.random.default_rng(2).normal(size=(7, 3)).astype("float32")
+    hidden = np.maximum(_dense(x.astype(np.float64), model.get_layer("dense")), 0.0)
+    expected = model.get_layer("noise")(hidden.astype("float32"), return_kl_map=True)[1]
+    np.testing.assert_allclose(kl_maps(model, x)["noise"], expected, rtol=1e-6)
+
+
+def test_models_without_a_graph_to_the_layer_and_bad_names_are_refused():
+    x = np.ones((2, 6), "float32")
 
     class Subclassed(keras.Model):
         def __init__(self):
@@ -97,6 +124,25 @@ def test_kl_map_functions_of_chosen_layers_and_of_a_subclassed_model():
 
     model = Subclassed()
     model(x)
-    # No functional graph to a layer's inputs: no map.
-    assert kl_map_functions(model) == {}
-    assert kl_maps(model, x) == {}
+    with pytest.raises(ValueError, match=r"Subclassed 'subclassed' has no graph of layers"):
+        kl_maps(model, x)
+    unbuilt = keras.Sequential([layers.InformationDropout(seed=0)])
+    with pytest.raises(ValueError, match="has no graph of layers"):
+        kl_map_functions(unbuilt)
+
+    network = _network()
+    with pytest.raises(ValueError, match=r"\['dense1'\] are not KL layers .* its KL layers are "
+                                         r"\['first', 'second'\]"):
+        kl_maps(network, x, layers=["dense1"])
+    with pytest.raises(ValueError, match=r"not the string 'first'; pass \['first'\]"):
+        kl_maps(network, x, layers="first")
+
+    # A KL layer inside a nested functional sub-model is not on the
+    # network's own graph.
+    inner_inputs = keras.Input((6,))
+    inner = keras.Model(inner_inputs, layers.InformationDropout(seed=0, name="inner_noise")(
+        inner_inputs), name="inner")
+    inputs = keras.Input((6,))
+    outer = keras.Model(inputs, inner(inputs), name="outer")
+    with pytest.raises(ValueError, match="'inner_noise' is inside a sub-model of 'outer'"):
+        kl_maps(outer, x)

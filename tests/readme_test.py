@@ -48,6 +48,57 @@ def test_readme_layer_example_shows_the_posterior_and_a_custom_prior(tmp_path, m
     np.testing.assert_array_equal(prior.log_prob(z), namespace["prior"].log_prob(z))
 
 
+def test_readme_analysis_example_maps_exports_and_logs_at_epoch_steps(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    import infodropout_tf
+
+    (example,) = _python_blocks("Analysis: KL maps, export and TensorBoard")
+    monkeypatch.chdir(tmp_path)  # the example writes logs/ and exported/
+    namespace = {}
+    exec(compile(example, str(README), "exec"), namespace)
+
+    model, x = namespace["model"], namespace["images"][:8]
+    maps = namespace["maps"]
+    assert {name: m.shape for name, m in maps.items()} == {
+        "conv_noise": (8, 14, 14, 16), "dense_noise": (8, 32)}
+    for name, kl_map in maps.items():
+        np.testing.assert_allclose(namespace["served_maps"][name], kl_map, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(maps["dense_noise"],
+                                  infodropout_tf.kl_maps(model, x, ["dense_noise"])["dense_noise"])
+    np.testing.assert_allclose(namespace["logits"], model(x, training=False), rtol=1e-5,
+                               atol=1e-6)
+    assert np.abs(namespace["sampled"] - namespace["logits"]).max() > 1e-3
+
+    def steps(directory, tag):
+        files = [os.path.join(directory, name) for name in os.listdir(directory)]
+        return sorted(event.step for path in files
+                      for event in tf.compat.v1.train.summary_iterator(path)
+                      for value in event.summary.value if value.tag == tag)
+
+    assert steps(tmp_path / "logs" / "train", "epoch_loss") == [0, 1]
+    assert steps(tmp_path / "logs" / "analysis", "kl_heatmaps") == [0, 1]
+    assert steps(tmp_path / "logs" / "analysis", "total_correlation") == [0, 1]
+
+
+def test_readme_plane_example_chooses_estimators_by_layer():
+    (example,) = _python_blocks("Information analysis")
+    namespace = {}
+    exec(compile(example, str(README), "exec"), namespace)
+
+    rows = namespace["rows"]
+    assert [(r["layer"], r["estimator"]) for r in rows] == [
+        ("dense", "binning"), ("dropout", "mine"), ("dropout", "binning")]
+    for row in rows:
+        assert np.isfinite(row["mutual_information_x"])
+        if row["estimator"] == "binning":
+            assert 0 <= row["mutual_information_x"] <= np.log(256) + 1e-9
+    assert namespace["message"] == (
+        "Invalid value received for argument `estimators`. Expected for layer 'dense', a Dense, "
+        "one of ['binning', 'mine'] ('closed_form_kl' holds only for InformationDropout layers). "
+        "Received: estimators={'dense': 'closed_form_kl'}")
+
+
 @pytest.mark.slow
 def test_readme_examples_train_on_mnist():
     data_dir = os.environ.get("TFDS_DATA_DIR")
@@ -73,3 +124,23 @@ def test_readme_examples_train_on_mnist():
     assert results["num_examples"] == 10_000
     assert results["deterministic_error"] < 0.1
     assert results["noisy_error"] < 0.1
+
+
+def test_readme_precision_example_trains_in_bfloat16_with_float32_kls():
+    import keras
+
+    (example,) = _python_blocks("Precision and XLA")
+    namespace = {}
+    exec(compile(example, str(README), "exec"), namespace)
+
+    model = namespace["model"]
+    dense = model.network.get_layer("dense1")
+    assert (dense.compute_dtype, dense.kernel.dtype) == ("bfloat16", "float32")
+    assert model.jit_compile
+    assert keras.config.dtype_policy().name == "float32"
+    (kl,) = namespace["kl"]
+    assert np.isfinite(kl) and kl > 0
+    from infodropout_tf import kl_maps
+
+    maps = kl_maps(model, namespace["images"][:4])
+    assert all(m.dtype == np.float32 and np.isfinite(m).all() for m in maps.values())

@@ -30,12 +30,18 @@ def load_config(name):
     return config_lib.from_file(CONFIGS / f"{name}.py")
 
 
-def _tags(directory):
-    tags = set()
+def _steps(directory):
+    """{tag: sorted steps} of the event files in `directory`."""
+    steps = {}
     for name in os.listdir(directory):
         for event in tf.compat.v1.train.summary_iterator(os.path.join(directory, name)):
-            tags.update(value.tag for value in event.summary.value)
-    return tags
+            for value in event.summary.value:
+                steps.setdefault(value.tag, []).append(event.step)
+    return {tag: sorted(found) for tag, found in steps.items()}
+
+
+def _tags(directory):
+    return set(_steps(directory))
 
 
 def _small(name, tmp_path, fake_cifar):
@@ -116,7 +122,6 @@ def test_config_smoke_run(name, tmp_path, fake_cifar):
     workdir = tmp_path / "run"
     metrics = trainer.train_and_evaluate(config, str(workdir))
     is_vae = config.model.name == "vae"
-    convolutional = "all_cnn" in config.model.name
 
     assert json.loads((workdir / "metrics.json").read_text()) == metrics
     if is_vae:
@@ -138,9 +143,14 @@ def test_config_smoke_run(name, tmp_path, fake_cifar):
             "information_flow/dropout/total" in analysis
         assert any(tag.startswith("alpha/") for tag in analysis)
         assert (workdir / "information_flow.png").exists()
-    if convolutional:
+        # Every information-dropout network, MLPs included, gets heatmaps,
+        # and each epoch's analysis shares its step with its loss.
         assert "kl_heatmaps" in analysis
         assert (workdir / "kl_heatmaps.png").read_bytes().startswith(b"\x89PNG")
+        epochs = _steps(workdir / "tensorboard" / "train")["epoch_loss"]
+        assert epochs == [0, 1]
+        analysis_steps = _steps(workdir / "tensorboard" / "analysis")
+        assert all(steps == epochs for steps in analysis_steps.values())
     if config.model.get("activation") == "softplus" and config.model.get("noise") == "information":
         assert "total_correlation" in analysis
         assert (workdir / "total_correlation.png").exists()
@@ -168,6 +178,27 @@ def test_config_smoke_run(name, tmp_path, fake_cifar):
     assert json.loads((workdir / "evaluation.json").read_text()) == results
     if config.nuisance.enabled:
         assert 0 <= results["nuisance_error"] <= 1
+
+
+def test_the_plane_uses_the_estimators_of_the_config(tmp_path, testing_config):
+    # A Dense layer with MINE (few steps: plumbing), an information-dropout
+    # layer with binning instead of its closed form.
+    config = testing_config(**{
+        "num_epochs": 1, "information_plane.enabled": True,
+        "information_plane.layers": ("dense2", "dropout2"), "information_plane.mine_steps": 20,
+        "information_plane.estimators": ("dense2:mine", "dropout2:binning")})
+    trainer.train_and_evaluate(config, str(tmp_path / "run"))
+    rows = json.loads((tmp_path / "run" / "information_plane.json").read_text())
+    pairs = [("dense2", "mine"), ("dense2", "binning"), ("dropout2", "binning")]
+    assert [(r["epoch"], r["split"], r["layer"], r["estimator"]) for r in rows] == [
+        (epoch, split, *pair)
+        for epoch in (0, 1) for split in ("train", "test") for pair in pairs]
+    for row in rows:
+        assert np.isfinite(row["mutual_information_x"])
+        if row["estimator"] == "binning":  # on the 64 examples of the testing config
+            assert 0 <= row["mutual_information_x"] <= np.log(64) + 1e-9
+    with open(tmp_path / "run" / "information_plane.csv") as f:
+        assert [(r["layer"], r["estimator"]) for r in csv.DictReader(f)] == pairs * 4
 
 
 def _run_in_subprocess(config, workdir, prelude="", env=ENV):
@@ -231,3 +262,38 @@ def test_two_local_workers_agree_on_the_weights(tmp_path, testing_config):
         np.testing.assert_array_equal(a, b)
     assert _losses(tmp_path / "run") == _losses(tmp_path / "run" / "workers" / "1")
 
+
+
+def test_mixed_bfloat16_trains_the_testing_config_with_float32_kls(tmp_path, testing_config):
+    config = testing_config(dtype_policy="mixed_bfloat16", num_epochs=1)
+    workdir = tmp_path / "run"
+    metrics = trainer.train_and_evaluate(config, str(workdir))
+
+    # The policy held while the model was built only.
+    assert keras.config.dtype_policy().name == "float32"
+    assert json.loads((workdir / "config.json").read_text())["dtype_policy"] == "mixed_bfloat16"
+    assert 0 <= metrics["deterministic_error"] <= 1
+    with open(workdir / "training_log.csv") as f:
+        (row,) = csv.DictReader(f)
+    kls = [float(row[f"{prefix}kl_dropout{i}"]) for prefix in ("", "val_") for i in (1, 2, 3)]
+    assert all(np.isfinite(kl) and kl > 0 for kl in kls)
+
+    model = keras.models.load_model(workdir / "model.keras")
+    dense = model.network.get_layer("dense1")
+    assert (dense.compute_dtype, dense.kernel.dtype) == ("bfloat16", "float32")
+    x = next(iter(experiment.load_split(config, "test", 8, False)))[0]
+    assert model(x, training=True).dtype == "bfloat16"
+    for layer in model.kl_layers:  # the KL of the call above, per example
+        assert layer.kl_per_example.dtype == "float32"
+        assert np.all(np.isfinite(layer.kl_per_example))
+    from infodropout_tf import kl_maps
+    assert all(m.dtype == np.float32 and np.isfinite(m).all() for m in kl_maps(model, x).values())
+    served = tf.saved_model.load(str(workdir / "saved_model"))
+    assert served.serve(x).dtype == tf.float32
+
+
+def test_a_model_that_fails_to_build_leaves_the_dtype_policy_as_it_was(tmp_path, testing_config):
+    config = testing_config(dtype_policy="mixed_bfloat16", **{"model.width": 0})
+    with pytest.raises(config_lib.ConfigError, match="`width`"):
+        trainer.train_and_evaluate(config, str(tmp_path / "run"))
+    assert keras.config.dtype_policy().name == "float32"

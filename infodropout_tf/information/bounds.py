@@ -23,7 +23,7 @@ import tensorflow as tf
 from infodropout_tf import _validation
 from infodropout_tf.keras_utils import inputs_of
 from infodropout_tf.keras_utils import network_of
-from infodropout_tf.per_unit_kl import KLMapFunction
+from infodropout_tf.per_unit_kl import kl_map_functions
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 from infodropout_tf.priors import LogUniformPrior
@@ -46,7 +46,7 @@ def information_dropout_kl(model, layer_name, dataset):
         raise ValueError(
             f"Layer {layer_name!r} is a {type(layer).__name__}, not an InformationDropout layer."
         )
-    kl_map = KLMapFunction(network, layer)
+    kl_map = kl_map_functions(network, [layer_name])[layer_name]
 
     @tf.function
     def kl_of(x):

@@ -86,9 +86,10 @@ class FiniteStateGuard(keras.callbacks.Callback):
 class EpochScalars(keras.callbacks.Callback):
     """Epoch logs as TensorBoard scalars under `train/` and `validation/`.
 
-    Steps count completed epochs (1 after the first), like every other
-    summary of the trainer, and the events are flushed before the epoch's
-    backup, so a resumed run neither loses nor repeats an epoch.
+    The step is the epoch index, counted from 0, as
+    `keras.callbacks.TensorBoard` and `AnalysisSummaries` step theirs (and
+    as `training_log.csv` numbers its rows). The events are flushed before
+    the epoch's backup, so a resumed run neither loses nor repeats an epoch.
     """
 
     def __init__(self, directory):
@@ -108,7 +109,7 @@ class EpochScalars(keras.callbacks.Callback):
                       if key.startswith(prefix) and (prefix or not key.startswith("val_"))}
             if not values:
                 continue
-            with self._writer(split).as_default(step=epoch + 1):
+            with self._writer(split).as_default(step=epoch):
                 for name, value in sorted(values.items()):
                     tf.summary.scalar(f"epoch_{name}", value)
             self._writer(split).flush()

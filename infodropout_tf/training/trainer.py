@@ -135,15 +135,23 @@ def _callbacks(config, workdir, backup, train, analysis_images, steps):
     """
     callbacks = [callbacks_lib.LearningRateLogger(),
                  callbacks_lib.FiniteStateGuard(workdir.path)]
-    if config.recalibrate_batch_norm_steps > 0 and config.strategy != "multi_worker":
+    schedule = experiment.beta_schedule(config)
+    if schedule is not None:
+        # Before the logs' readers: its epoch-end `beta` must reach them.
+        callbacks.insert(1, schedule)
+    if config.recalibrate_batch_norm_steps > 0:
+        # Under multi_worker every worker recalibrates and the statistics
+        # are pooled across workers, so all keep the same ones.
         callbacks.insert(0, BatchNormRecalibration(train, config.recalibrate_batch_norm_steps))
     callbacks += [
         keras.callbacks.CSVLogger(workdir.join("training_log.csv"), append=True),
         callbacks_lib.EpochScalars(workdir.join("tensorboard")),
     ]
     if strategies.is_chief():
-        callbacks.append(AnalysisSummaries(workdir.path, analysis_images,
-                                           config.summaries.num_heatmap_examples))
+        callbacks.append(AnalysisSummaries(workdir.join("tensorboard", "analysis"),
+                                           analysis_images,
+                                           config.summaries.num_heatmap_examples,
+                                           figures_dir=workdir.path))
         if config.information_plane.enabled:
             plane = config.information_plane
             subset = lambda split: experiment.load_split(  # noqa: E731
@@ -151,6 +159,8 @@ def _callbacks(config, workdir, backup, train, analysis_images, steps):
             callbacks.append(information.InformationPlane(
                 workdir.path, plane.layers, subset(config.dataset.train_split),
                 subset(config.dataset.test_split), every=plane.every, resume=True,
+                estimators=config_lib.plane_estimators(plane.estimators),
+                mine_steps=plane.mine_steps,
                 num_samples=config.eval_num_samples, num_bins=plane.num_bins,
                 seed=config.seed))
     callbacks.append(

@@ -162,9 +162,14 @@ class Workdir:
         tensorboard = self.join("tensorboard")
         if os.path.isdir(tensorboard):
             for root, _, files in os.walk(tensorboard):
+                # Epoch summaries are stepped by epoch index, as Keras's
+                # TensorBoard callback steps them, so step `epoch` is the
+                # first unfinished epoch's; the information plane's steps
+                # count completed epochs (0: before training).
+                plane = os.path.relpath(root, tensorboard).split(os.sep)[0] == "information_plane"
                 for name in files:
                     if name.startswith("events.out.tfevents"):
-                        _truncate_events(os.path.join(root, name), epoch)
+                        _truncate_events(os.path.join(root, name), epoch + 1 if plane else epoch)
 
 
 def _value(config, field):
@@ -212,17 +217,14 @@ def _truncate_plane(path, epoch):
     atomic_files.write_json(path, [row for row in rows if row.get("epoch", 0) <= epoch])
 
 
-def _truncate_events(path, epoch):
-    """Drops events with step > `epoch`, and a record cut short by a kill.
-
-    Every epoch summary of the trainer uses the number of completed epochs
-    as its step, so these are exactly the events of unfinished epochs.
-    """
+def _truncate_events(path, first_unfinished_step):
+    """Drops summaries with step >= `first_unfinished_step` (those of
+    unfinished epochs), and a record cut short by a kill."""
     kept, changed = [], False
     try:
         for record in tf.data.TFRecordDataset(path):
             event = tf.compat.v1.Event.FromString(record.numpy())
-            if event.step > epoch and event.WhichOneof("what") == "summary":
+            if event.step >= first_unfinished_step and event.WhichOneof("what") == "summary":
                 changed = True
             else:
                 kept.append(record.numpy())
