@@ -1,12 +1,26 @@
 """Information planes: (I(X; Z), I(Z; Y)) of chosen layers over training.
 
-The estimator of I(X; Z) follows the layer's noise:
+Each layer's I(X; Z) comes from the estimator chosen for it by name
+(`estimators={"dropout": "mine"}`), by default from its type:
 
-* `InformationDropout`: the closed-form bound E_x KL (`bounds.py`; relative
-  to the prior's constant for the log-uniform prior, flagged in the rows);
-* `GaussianDropout`: the Gaussian-mixture estimate of Adilova, Geiger &
-  Fischer (`gaussian_dropout.py`) on the noise-free representation;
-* any other layer: the binning estimate of the layer's noise-free output.
+* `"closed_form_kl"` (default for `InformationDropout`, and only for it): the
+  closed-form bound E_x KL (`bounds.py`; relative to the prior's constant
+  for the log-uniform prior, flagged in the rows);
+* `"gaussian_mixture"` (default for `GaussianDropout`, and only for it): the
+  Gaussian-mixture estimate of Adilova, Geiger & Fischer
+  (`gaussian_dropout.py`) on the noise-free representation;
+* `"binning"` (default for any other layer): the binning estimate of the
+  layer's noise-free output;
+* `"mine"` (any layer): the MINE lower bound (`mine.py`) between the
+  network's inputs X and the layer's output Z as training computes it,
+  every noise layer of the package up to it drawing its noise (one draw per
+  example, from streams fixed by `seed`). For a deterministic layer (a
+  `Dense`, or binary dropout, which keeps units exactly) I(X; Z) of
+  continuous inputs is infinite; MINE then reports a finite lower bound
+  limited by its statistics network, its training steps and the number of
+  examples, so its changes, not its level, are what it measures. It costs
+  `mine_steps` Adam steps of a small network on (X, Z) pairs per layer,
+  split and estimate, the most expensive choice.
 
 The binning estimate is also recorded for every layer, for comparison
 plots. I(Z; Y) is bounded below by H(Y) minus the network's cross-entropy
@@ -14,6 +28,7 @@ with every noise layer sampling (Monte-Carlo dropout at inference), which by
 data processing bounds every layer below the decoder.
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -30,72 +45,228 @@ from infodropout_tf import keras_utils
 from infodropout_tf.information import bounds
 from infodropout_tf.information.binning import binning_information
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information
+from infodropout_tf.information.mine import mine_lower_bound
 from infodropout_tf.layers import GaussianDropout
 from infodropout_tf.layers import InformationDropout
+from infodropout_tf.layers.noise_layer import NoiseLayer
+from infodropout_tf.layers.noise_layer import sampling_at_inference
+from infodropout_tf.layers.noise_layer import suppress_noise
 
 FIELDS = ("epoch", "split", "layer", "estimator", "mutual_information_x",
           "mutual_information_y", "relative_to_prior_constant")
 
+ESTIMATORS = ("closed_form_kl", "gaussian_mixture", "binning", "mine")
 
-def _features(model, layer_name, dataset):
-    """Noise-free features entering `layer_name` and the labels."""
-    to_inputs = keras_utils.layer_inputs_model(model, layer_name)
-    features, labels = [], []
-    for x, y in dataset:
-        inputs = to_inputs(x, training=False)
-        features.append(np.asarray(inputs[0] if isinstance(inputs, (list, tuple)) else inputs))
-        labels.append(np.asarray(y).reshape(-1))
-    return np.concatenate(features), np.concatenate(labels)
+# The estimators that hold for one kind of layer only, and that kind.
+_LAYER_TYPES = {"closed_form_kl": InformationDropout, "gaussian_mixture": GaussianDropout}
 
 
-def estimate_information_plane(model, layer_names, dataset, num_samples=10, num_bins=30,
-                               gaussian_components=1000, gaussian_samples=5000, seed=0):
+def valid_estimators(layer):
+    """The names in `ESTIMATORS` that can estimate I(X; Z) at `layer`."""
+    return tuple(name for name in ESTIMATORS
+                 if name not in _LAYER_TYPES or isinstance(layer, _LAYER_TYPES[name]))
+
+
+def default_estimator(layer):
+    """The estimator of `layer` by its type: `"closed_form_kl"` for
+    information dropout, `"gaussian_mixture"` for Gaussian dropout, else
+    `"binning"`."""
+    for name, layer_type in _LAYER_TYPES.items():
+        if isinstance(layer, layer_type):
+            return name
+    return "binning"
+
+
+def _check_estimators(estimators, layer_names):
+    """`estimators` as a dict, checked without the model: known names, and
+    only layers of `layer_names`."""
+    if estimators is None:
+        return {}
+    received = f"estimators={estimators!r}"
+    if not isinstance(estimators, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in estimators.items()):
+        raise _validation.error("estimators", "a dict {layer name: estimator name} or None",
+                                received)
+    for name, estimator in estimators.items():
+        if estimator not in ESTIMATORS:
+            raise _validation.error(
+                "estimators", f"for layer {name!r} one of {list(ESTIMATORS)}, not {estimator!r}",
+                received)
+        if name not in layer_names:
+            raise _validation.error(
+                "estimators", f"only layers of layer_names {list(layer_names)}; add {name!r} "
+                "to layer_names", received)
+    return dict(estimators)
+
+
+def choose_estimators(model, layer_names, estimators=None):
+    """The estimator of every layer: the one asked for, else by layer type.
+
+    Args:
+        model: A classifier (a `Classifier` or a functional model).
+        layer_names: Sequence of names of layers in its network.
+        estimators: Dict {layer name: estimator name} (names of
+            `ESTIMATORS`) for some of `layer_names`, or None.
+
+    Returns:
+        A dict {layer name: estimator name}, in the order of `layer_names`.
+
+    Raises:
+        ValueError: an unknown estimator, a layer not in `layer_names`, or
+            an estimator that does not hold for its layer
+            (`closed_form_kl` off an `InformationDropout` layer,
+            `gaussian_mixture` off a `GaussianDropout` layer).
+    """
+    estimators = _check_estimators(estimators, layer_names)
+    network = keras_utils.network_of(model)
+    chosen = {}
+    for name in layer_names:
+        layer = network.get_layer(name)
+        estimator = estimators.get(name, default_estimator(layer))
+        valid = valid_estimators(layer)
+        if estimator not in valid:
+            required = _LAYER_TYPES[estimator].__name__
+            raise _validation.error(
+                "estimators", f"for layer {name!r}, a {type(layer).__name__}, one of "
+                f"{list(valid)} ({estimator!r} holds only for {required} layers)",
+                f"estimators={estimators!r}")
+        chosen[name] = estimator
+    return chosen
+
+
+def _check_mine_options(steps, batch_size, hidden_units, learning_rate):
+    _validation.positive_int("mine_steps", steps)
+    _validation.positive_int("mine_batch_size", batch_size)
+    if not isinstance(hidden_units, (list, tuple)) or not hidden_units:
+        raise _validation.error("mine_hidden_units", "a non-empty sequence of widths",
+                                f"mine_hidden_units={hidden_units!r}")
+    for units in hidden_units:
+        _validation.positive_int("mine_hidden_units", units)
+    _validation.positive_float("mine_learning_rate", learning_rate)
+
+
+@contextlib.contextmanager
+def _seeded_noise(model, seed):
+    """Every noise layer of `model` draws from a stream fixed by `seed`, then
+    resumes its own stream where it was (training's draws are unchanged)."""
+    layers = [layer for layer in keras_utils.nested_layers(model, include_self=True)
+              if isinstance(layer, NoiseLayer)]
+    states = [layer.seed_generator.state for layer in layers]
+    saved = [np.asarray(state.numpy()) for state in states]
+    try:
+        for index, state in enumerate(states):
+            # A distinct stream per layer: SeedGenerator counts in the second
+            # entry, so the first tells the layers apart.
+            start = np.random.SeedSequence([seed, index]).generate_state(1)[0] >> 1
+            state.assign(np.array([start, 0], dtype=saved[index].dtype))
+        yield
+    finally:
+        for state, value in zip(states, saved):
+            state.assign(value)
+
+
+def _representations(model, layer_name, dataset, noisy=False, seed=0):
+    """Inputs, outputs of `layer_name` and labels of `dataset`.
+
+    With `noisy=False` no noise layer draws (the noise-free representation);
+    with `noisy=True` every noise layer draws, from streams fixed by `seed`.
+    """
+    network = keras_utils.network_of(model)
+    # One input as a tensor, not a list of one: the sub-model is then called
+    # on a batch as the network is, without Keras's structure warning.
+    model_inputs = network.inputs[0] if len(network.inputs) == 1 else network.inputs
+    to_outputs = keras.Model(model_inputs, network.get_layer(layer_name).output)
+    inputs, outputs, labels = [], [], []
+    with contextlib.ExitStack() as stack:
+        if noisy:
+            stack.enter_context(sampling_at_inference(network))
+            stack.enter_context(_seeded_noise(network, seed))
+        else:
+            stack.enter_context(suppress_noise())
+        for x, y in dataset:
+            inputs.append(np.asarray(x))
+            outputs.append(np.asarray(to_outputs(x, training=False)))
+            labels.append(np.asarray(y).reshape(-1))
+    return np.concatenate(inputs), np.concatenate(outputs), np.concatenate(labels)
+
+
+def estimate_information_plane(model, layer_names, dataset, estimators=None, num_samples=10,
+                               num_bins=30, gaussian_components=1000, gaussian_samples=5000,
+                               mine_steps=200, mine_batch_size=256, mine_hidden_units=(64, 64),
+                               mine_learning_rate=1e-3, seed=0):
     """Rows of (layer, estimator, I(X; Z), I(Z; Y)) for one dataset.
 
     Args:
         model: A trained classifier (a `Classifier` or a functional model).
-        layer_names: Sequence of names of noise layers in its network.
+        layer_names: Sequence of names of layers in its network (noise
+            layers or any other, e.g. a `Dense`).
         dataset: `(x, y)` batches, at least one example; keep it to a few
             thousand examples.
+        estimators: Dict {layer name: estimator name} choosing the I(X; Z)
+            estimator of some of `layer_names` among `ESTIMATORS`
+            (`"closed_form_kl"`, `"gaussian_mixture"`, `"binning"`,
+            `"mine"`), or None; any other layer gets `default_estimator`.
         num_samples: Integer > 0, noise samples for the I(Z; Y) bound.
         num_bins: Integer > 0, bins per unit of the binning estimate.
         gaussian_components, gaussian_samples: Mixture components (integer
             > 0 or None for all) and Monte-Carlo samples (integer > 0) of
             the Gaussian-dropout estimator.
-        seed: Integer >= 0.
+        mine_steps, mine_batch_size, mine_hidden_units, mine_learning_rate:
+            MINE's Adam steps (integer > 0), batch size (integer > 0),
+            statistics-network widths (non-empty sequence of integers > 0)
+            and learning rate (finite float > 0). The defaults keep one
+            estimate to seconds; raise `mine_steps` for final numbers.
+        seed: Integer >= 0, seed of the Gaussian-mixture samples, of MINE's
+            network and batches, and of the noise MINE's Z is drawn with
+            (the same model and seed give the same I(X; Z); the layers' own
+            streams are left where they were). The I(Z; Y) bound's noise
+            comes from the layers' own streams.
 
     Returns:
-        A list of dicts with the keys of `FIELDS` but `epoch` and `split`.
+        A list of dicts with the keys of `FIELDS` but `epoch` and `split`:
+        for each layer, a row of its estimator and, unless that is binning,
+        a binning row beside it.
 
     Raises:
-        ValueError: for an argument out of its range, naming it, before any
-            estimate is computed.
+        ValueError: for an argument out of its range, or an estimator that
+            does not hold for its layer (see `choose_estimators`), naming
+            it, before any estimate is computed.
     """
     if isinstance(layer_names, str):  # would be read as one name per letter
         raise _validation.error("layer_names", "a sequence of layer names",
                                 f"layer_names={layer_names!r}")
+    _check_estimators(estimators, layer_names)
     _validation.positive_int("num_samples", num_samples)
     _validation.positive_int("num_bins", num_bins)
     _validation.positive_int("gaussian_components", gaussian_components, allow_none=True)
     _validation.positive_int("gaussian_samples", gaussian_samples)
+    _check_mine_options(mine_steps, mine_batch_size, mine_hidden_units, mine_learning_rate)
     _validation.non_negative_int("seed", seed)
     network = keras_utils.network_of(model)
+    chosen = choose_estimators(model, layer_names, estimators)
     label_bound = bounds.label_information_bound(model, dataset, num_samples)
     rows = []
-    for name in layer_names:
+    for name, estimator in chosen.items():
         layer = network.get_layer(name)
-        features, labels = _features(model, name, dataset)
-        if isinstance(layer, InformationDropout):
+        inputs, features, labels = _representations(model, name, dataset)
+        if estimator == "closed_form_kl":
             bound = bounds.information_dropout_bound(model, name, dataset)
-            rows.append({"layer": name, "estimator": "closed_form_kl",
+            rows.append({"layer": name, "estimator": estimator,
                          "mutual_information_x": bound["mutual_information_bound"],
                          "relative_to_prior_constant": bound["relative_to_prior_constant"]})
-        elif isinstance(layer, GaussianDropout):
+        elif estimator == "gaussian_mixture":
             estimate = gaussian_dropout_information(
                 features, layer.stddev, num_components=gaussian_components,
                 num_samples=gaussian_samples, seed=seed)
-            rows.append({"layer": name, "estimator": "gaussian_mixture",
+            rows.append({"layer": name, "estimator": estimator,
                          "mutual_information_x": estimate["mutual_information"],
+                         "relative_to_prior_constant": False})
+        elif estimator == "mine":
+            _, noisy_features, _ = _representations(model, name, dataset, noisy=True, seed=seed)
+            estimate = mine_lower_bound(
+                inputs, noisy_features, hidden_units=tuple(mine_hidden_units), steps=mine_steps,
+                batch_size=mine_batch_size, learning_rate=mine_learning_rate, seed=seed)
+            rows.append({"layer": name, "estimator": estimator, "mutual_information_x": estimate,
                          "relative_to_prior_constant": False})
         binned = binning_information(features, labels, num_bins=num_bins)
         rows.append({"layer": name, "estimator": "binning",
@@ -148,24 +319,42 @@ class InformationPlane(keras.callbacks.Callback):
 
     Args:
         workdir: Output folder (created if missing).
-        layer_names: Names of the noise layers to follow.
+        layer_names: Names of the layers to follow (noise layers or any
+            other, e.g. a `Dense`).
         train_data, test_data: Small `(x, y)` datasets to estimate on.
         every: Integer, epochs between estimates (epoch 0 is estimated
             before training starts).
+        estimators: Dict {layer name: estimator name} for some of
+            `layer_names` (`"closed_form_kl"`, `"gaussian_mixture"`,
+            `"binning"`, `"mine"`), or None: the others by layer type
+            (`default_estimator`). Checked against the model when training
+            begins, before any estimate.
         resume: Boolean. If True and `workdir` holds
             `information_plane.json`, its rows are kept and training is
             taken to continue them (no new epoch-0 estimate); the trainer
             removes rows of unfinished epochs before it resumes.
-        **estimator_options: Passed to `estimate_information_plane`.
+        **estimator_options: Passed to `estimate_information_plane`
+            (`num_bins`, `mine_steps`, `seed`, ...).
+
+    Example:
+
+    ```python
+    plane = InformationPlane("/tmp/plane", ["dense", "dropout"], train, test,
+                             estimators={"dropout": "mine"})
+    model.fit(x, y, epochs=5, callbacks=[plane])
+    ```
     """
 
     def __init__(self, workdir, layer_names, train_data, test_data, every=1, resume=False,
-                 **estimator_options):
+                 estimators=None, **estimator_options):
         super().__init__()
         every = _validation.positive_int("every", every)
+        layer_names = list(layer_names)
+        estimators = _check_estimators(estimators, layer_names)
         os.makedirs(workdir, exist_ok=True)
         self.workdir = workdir
-        self.layer_names = list(layer_names)
+        self.layer_names = layer_names
+        self.estimators = estimators
         self.datasets = {"train": train_data, "test": test_data}
         self.every = every
         self.estimator_options = estimator_options
@@ -174,9 +363,9 @@ class InformationPlane(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        network = keras_utils.network_of(self.model)
-        for name in self.layer_names:
-            network.get_layer(name)  # fails early with Keras' message
+        # Unknown layers (Keras' message) and estimators that do not hold
+        # for their layer fail here, before any estimate.
+        choose_estimators(self.model, self.layer_names, self.estimators)
         self._writer = tf.summary.create_file_writer(
             os.path.join(self.workdir, "tensorboard", "information_plane"))
         json_path = os.path.join(self.workdir, "information_plane.json")
@@ -198,6 +387,7 @@ class InformationPlane(keras.callbacks.Callback):
         new_rows = []
         for split, dataset in self.datasets.items():
             for row in estimate_information_plane(self.model, self.layer_names, dataset,
+                                                  estimators=self.estimators,
                                                   **self.estimator_options):
                 new_rows.append({"epoch": epoch, "split": split, **row})
         self.rows.extend(new_rows)

@@ -15,6 +15,7 @@ import os
 import ml_collections
 
 from infodropout_tf.data import DATASETS
+from infodropout_tf.information.plane import ESTIMATORS
 from infodropout_tf.training.strategies import STRATEGIES
 
 
@@ -75,6 +76,11 @@ def base_config():
     config.information_plane.every = 1
     config.information_plane.num_examples = 1000
     config.information_plane.num_bins = 30
+    # I(X;Z) estimator per layer, "layer:estimator" (estimators of
+    # information/plane.py: closed_form_kl, gaussian_mixture, binning,
+    # mine), e.g. ("dense2:mine",); layers not named get theirs by type.
+    config.information_plane.estimators = ()
+    config.information_plane.mine_steps = 200  # per layer, split and estimate
     config.nuisance = ml_collections.ConfigDict()
     config.nuisance.enabled = False  # Occluded CIFAR: digit classifier on the representation
     config.nuisance.epochs = 5
@@ -230,6 +236,21 @@ def _layer_names(value):
         isinstance(v, str) and v for v in value)
 
 
+def plane_estimators(entries):
+    """{layer: estimator} of `information_plane.estimators`'s "layer:estimator"
+    strings (a Keras layer name may hold a colon, an estimator's never does)."""
+    return dict(entry.rsplit(":", 1) for entry in entries)
+
+
+def _estimator_choices(value):
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, str) and ":" in v for v in value):
+        return False
+    pairs = plane_estimators(value)
+    return len(pairs) == len(value) and all(
+        layer and estimator in ESTIMATORS for layer, estimator in pairs.items())
+
+
 RANGES = {
     "experiment": _text(),
     "dataset.name": _one_of(DATASETS),
@@ -262,6 +283,10 @@ RANGES = {
     "information_plane.every": _integer(1),
     "information_plane.num_examples": _integer(2),
     "information_plane.num_bins": _integer(2),
+    "information_plane.estimators": (
+        _estimator_choices, 'a tuple of "layer:estimator" strings, one per layer, each estimator '
+        f'one of {list(ESTIMATORS)}, e.g. ("dropout:mine",)'),
+    "information_plane.mine_steps": _integer(1),
     "nuisance.enabled": _boolean(),
     "nuisance.epochs": _integer(1),
     "nuisance.representation_layer": _text(),

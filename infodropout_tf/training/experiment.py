@@ -5,9 +5,11 @@ import tensorflow as tf
 
 from infodropout_tf import data
 from infodropout_tf import models
+from infodropout_tf.information.plane import valid_estimators
 from infodropout_tf.keras_utils import nested_layers
 from infodropout_tf.keras_utils import network_of
 from infodropout_tf.training.config import ConfigError
+from infodropout_tf.training.config import plane_estimators
 
 
 def _data_options(config):
@@ -101,4 +103,23 @@ def build_model(config, strategy, num_train, steps, example_inputs):
         if name not in names:
             raise ConfigError(f"invalid config field `{field}`: the model has no layer {name!r}; "
                               f"its layers are {sorted(names)}.")
+    if config.information_plane.enabled:
+        _check_plane_estimators(config.information_plane, network)
     return model
+
+
+def _check_plane_estimators(plane, network):
+    """Each `information_plane.estimators` entry names a followed layer and an
+    estimator that holds for it (else the plane would fail at epoch 0)."""
+    layers = {layer.name: layer for layer in nested_layers(network)}
+    for name, estimator in plane_estimators(plane.estimators).items():
+        entry = f"{name}:{estimator}"
+        if name not in plane.layers:
+            raise ConfigError(
+                f"invalid config field `information_plane.estimators`: {entry!r} names a layer "
+                f"missing from information_plane.layers {tuple(plane.layers)}; add it there.")
+        valid = valid_estimators(layers[name])
+        if estimator not in valid:
+            raise ConfigError(
+                f"invalid config field `information_plane.estimators`: {entry!r}: layer {name!r} "
+                f"is a {type(layers[name]).__name__}, whose estimators are {list(valid)}.")
