@@ -35,6 +35,14 @@ shows the precision of the measurement. The two versions of each variant
 step back to back (in alternating order) within every round, and the table
 gives the median and quartiles of these paired ratios.
 
+A fourth comparison, `--sections precision`, times the same three
+networks with information dropout under each Keras dtype policy a config
+may ask for (`float32`, `mixed_bfloat16`, `mixed_float16`; the trainer's
+`config.dtype_policy`), with and without XLA, interleaved as above; the
+table gives median steps and each policy's ratio to float32 with the same
+`jit_compile`. Under `mixed_float16` `compile` wraps the optimizer in a
+`LossScaleOptimizer`, as in the trainer.
+
 `--quick` runs a quarter of the rounds and leaves out the full-width
 All-CNN-32. `--sections` picks the comparisons to run (default: all).
 """
@@ -57,7 +65,8 @@ from infodropout_tf.layers import InformationDropout
 
 BATCH_SIZE = 100
 NOISES = ("information", "binary", "none")
-SECTIONS = ("tfd", "noise", "pipeline")
+SECTIONS = ("tfd", "noise", "pipeline", "precision")
+POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 IN_MEMORY_BATCHES = 4
 # (label, model config without noise, input shape, rounds)
 MODELS = (
@@ -132,11 +141,17 @@ def timed_step(model, batch):
     return time.perf_counter() - start
 
 
-def compiled(config, jit_compile):
+def compiled(config, jit_compile, dtype_policy="float32"):
+    """The model of `config` built under `dtype_policy` and compiled."""
     keras.utils.set_random_seed(0)  # the same initial weights for every variant
-    model = models.build(config)
-    model.compile(keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-                  jit_compile=jit_compile)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype_policy)  # read as the layers are created
+    try:
+        model = models.build(config)
+        model.compile(keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                      jit_compile=jit_compile)
+    finally:
+        keras.config.set_dtype_policy(previous)
     return model
 
 
@@ -166,19 +181,61 @@ def measure_models(model_specs, round_divisor):
                 print(f"{label}, {noise}, jit={jit}: built and warmed up in "
                       f"{time.perf_counter() - start:.1f} s", flush=True)
                 variants[(noise, jit)] = model
-        times = {key: [] for key in variants}
-        keys = list(variants)
-        start = time.perf_counter()
-        for round_index in range(rounds):
-            shift = round_index % len(keys)
-            batch = next(batches)
-            for key in keys[shift:] + keys[:shift]:
-                times[key].append(timed_step(variants[key], batch))
-        for (noise, jit), values in times.items():
-            medians[(label, noise, jit)] = statistics.median(values)
-        print(f"{label}: {rounds} rounds in {time.perf_counter() - start:.0f} s", flush=True)
+        for (noise, jit), median in interleaved_medians(label, variants, batches, rounds).items():
+            medians[(label, noise, jit)] = median
         del variants
     return medians
+
+
+def interleaved_medians(label, variants, batches, rounds):
+    """{key: median seconds per step} of `variants` ({key: model}), each
+    stepping once per round in a rotating order."""
+    times = {key: [] for key in variants}
+    keys = list(variants)
+    start = time.perf_counter()
+    for round_index in range(rounds):
+        shift = round_index % len(keys)
+        batch = next(batches)
+        for key in keys[shift:] + keys[:shift]:
+            times[key].append(timed_step(variants[key], batch))
+    print(f"{label}: {rounds} rounds in {time.perf_counter() - start:.0f} s", flush=True)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
+def measure_precision(model_specs, round_divisor):
+    """{(label, dtype policy, jit): median seconds per step}, information
+    dropout, the six variants of a model interleaved."""
+    medians = {}
+    for label, config, input_shape, rounds in model_specs:
+        rounds = max(1, rounds // round_divisor)
+        batches = itertools.cycle(random_batches(input_shape))
+        variants = {}
+        for policy in POLICIES:
+            for jit in (False, True):
+                start = time.perf_counter()
+                model = compiled({**config, "noise": "information"}, jit, policy)
+                for _ in range(2):  # trace, compile, warm up
+                    timed_step(model, next(batches))
+                print(f"{label}, {policy}, jit={jit}: built and warmed up in "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
+                variants[(policy, jit)] = model
+        for (policy, jit), median in interleaved_medians(label, variants, batches, rounds).items():
+            medians[(label, policy, jit)] = median
+        del variants
+    return medians
+
+
+def print_precision(model_specs, medians):
+    print("\nInformation dropout under each dtype policy: median ms per training step, and"
+          " the ratio to float32 with the same jit_compile")
+    print(f"{'model':26s} {'policy':15s} {'jit':5s} {'ms':>8s} {'/ float32':>10s}")
+    for label, *_ in model_specs:
+        for jit in (False, True):
+            reference = medians[(label, "float32", jit)]
+            for policy in POLICIES:
+                value = medians[(label, policy, jit)]
+                print(f"{label:26s} {policy:15s} {str(jit):5s} {1000 * value:8.1f}"
+                      f" {value / reference:10.2f}")
 
 
 def measure_tfd(model_specs, round_divisor):
@@ -330,6 +387,8 @@ def main():
         medians = measure_models(model_specs, round_divisor)
     if "pipeline" in args.sections:
         pipeline = measure_pipeline(args.data_dir, pipeline_steps)
+    if "precision" in args.sections:
+        precision = measure_precision(model_specs, round_divisor)
     elapsed = time.perf_counter() - start
     load = os.getloadavg()
 
@@ -343,6 +402,8 @@ def main():
         print_noise(model_specs, medians)
     if "pipeline" in args.sections:
         print_pipeline(pipeline, pipeline_steps)
+    if "precision" in args.sections:
+        print_precision(model_specs, precision)
 
 
 if __name__ == "__main__":

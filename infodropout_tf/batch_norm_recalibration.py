@@ -16,6 +16,11 @@ exact mean and variance of its inputs over all the recalibration examples
 ("precise BatchNorm", Wu & Johnson, "Rethinking 'Batch' in BatchNorm",
 2021). Upstream BatchNorm layers normalise with batch statistics, as in
 training.
+
+Under a multi-worker strategy every worker runs its own batches and the
+sums behind the statistics are added up across the workers before they are
+set, so that all workers end with the same statistics, those of all the
+examples any of them saw.
 """
 
 import keras
@@ -36,6 +41,11 @@ def recalibrate_batch_norm(model, dataset, steps=None):
     trainable BatchNorm layer's moving mean and variance to the mean and
     variance of its inputs over all examples seen. No other weight changes.
 
+    For a model built under a strategy with several replicas
+    (`model.distribute_strategy`), every worker must call this at the same
+    point: the sums of each worker are reduced across all workers, so every
+    worker sets the statistics of the examples seen by all of them.
+
     Args:
         model: A Keras model.
         dataset: Iterable of batches `x` or `(x, y, ...)`, such as the
@@ -44,8 +54,11 @@ def recalibrate_batch_norm(model, dataset, steps=None):
             default).
 
     Returns:
-        The number of examples used (0 if the model has no trainable
-        BatchNorm layer).
+        The number of examples used, by all workers together (0 if the
+        model has no trainable BatchNorm layer).
+
+    Raises:
+        ValueError: `dataset` (of every worker) yielded no batch.
     """
     _validation.positive_int("steps", steps, allow_none=True)
     batch_norms = [
@@ -64,7 +77,9 @@ def recalibrate_batch_norm(model, dataset, steps=None):
         return [(bn.moving_mean.value, bn.moving_variance.value) for bn in batch_norms]
 
     saved_momenta = [bn.momentum for bn in batch_norms]
-    sums = [[0.0, 0.0] for _ in batch_norms]  # sum of n * mean, n * (var + mean^2)
+    # Per layer, the float64 sums of n * mean and n * (var + mean^2).
+    sums = [[np.zeros(bn.moving_mean.shape), np.zeros(bn.moving_mean.shape)]
+            for bn in batch_norms]
     examples = 0
     try:
         for bn in batch_norms:
@@ -76,13 +91,19 @@ def recalibrate_batch_norm(model, dataset, steps=None):
                 x = inputs_of(batch)
                 size = int(tf.shape(tf.nest.flatten(x)[0])[0])
                 for total, (mean, variance) in zip(sums, batch_statistics(x)):
-                    mean, variance = np.asarray(mean), np.asarray(variance)
+                    mean = np.asarray(mean, "float64")
+                    variance = np.asarray(variance, "float64")
                     total[0] = total[0] + size * mean
                     total[1] = total[1] + size * (variance + np.square(mean))
                 examples += size
     finally:
         for bn, momentum in zip(batch_norms, saved_momenta):
             bn.momentum = momentum
+    strategy = model.distribute_strategy
+    if strategy.num_replicas_in_sync > 1:
+        # Before any error: a worker that raised here would leave the
+        # others waiting in the reduction.
+        examples, sums = _sum_over_workers(strategy, examples, sums)
     if examples == 0:
         raise ValueError("`dataset` yielded no batches to recalibrate on.")
     for bn, (mean_sum, square_sum) in zip(batch_norms, sums):
@@ -90,6 +111,30 @@ def recalibrate_batch_norm(model, dataset, steps=None):
         bn.moving_mean.assign(mean)
         bn.moving_variance.assign(np.maximum(square_sum / examples - np.square(mean), 0.0))
     return examples
+
+
+def _sum_over_workers(strategy, examples, sums):
+    """`examples` and `sums` added up over the workers of `strategy`.
+
+    Each replica holds its worker's values and the mean over all replicas
+    is reduced (float64); every worker of a (multi-worker) mirrored
+    strategy runs the same number of replicas, so that mean times the
+    number of workers is the sum over workers. A single worker gets its
+    own values back.
+    """
+    flat = np.concatenate([[float(examples)]] + [np.ravel(part) for pair in sums for part in pair])
+    replicated = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(flat, tf.float64))
+    mean = strategy.reduce(tf.distribute.ReduceOp.MEAN, replicated, axis=None)
+    workers = strategy.num_replicas_in_sync // len(strategy.extended.worker_devices)
+    total = np.asarray(mean) * workers
+    pooled, offset = [], 1
+    for pair in sums:
+        pooled.append([])
+        for part in pair:
+            pooled[-1].append(total[offset:offset + part.size].reshape(part.shape))
+            offset += part.size
+    return int(round(total[0])), pooled
 
 
 class BatchNormRecalibration(keras.callbacks.Callback):

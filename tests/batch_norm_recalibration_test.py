@@ -1,5 +1,12 @@
 """BatchNorm recalibration with the noise off (the original's dry run)."""
 
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
 import keras
 import numpy as np
 import pytest
@@ -79,11 +86,12 @@ def test_recalibration_draws_no_noise_anywhere():
     model = models.build({"name": "all_cnn_32", "filter_fraction": 0.25, "seed": 0})
     x = np.random.default_rng(1).uniform(size=(64, 32, 32, 3)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(x).batch(32)
+    statistics = [w for w in model.non_trainable_weights if "/moving_" in w.path]
     recalibrate_batch_norm(model, dataset)
-    first = [w.numpy() for w in model.non_trainable_weights]
+    first = [w.numpy() for w in statistics]
     recalibrate_batch_norm(model, dataset)
-    second = [w.numpy() for w in model.non_trainable_weights]
-    assert len(first) == 18
+    second = [w.numpy() for w in statistics]
+    assert len(first) == 18  # moving mean and variance of 9 BatchNorm layers
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     # ...and they are the statistics of the noise-free network: evaluating
@@ -124,3 +132,62 @@ def test_models_without_batch_norm_are_left_alone():
 def test_bad_steps_are_rejected():
     with pytest.raises(ValueError, match=r"`steps`.*Received: steps=0"):
         recalibrate_batch_norm(_noisy_batch_norm_model(), [], steps=0)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_WORKER = textwrap.dedent("""
+    import sys
+    import keras, numpy as np, tensorflow as tf
+    from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
+    index, output = int(sys.argv[1]), sys.argv[2]
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    with strategy.scope():
+        inputs = keras.Input((4,))
+        features = keras.layers.Dense(
+            3, activation="relu", name="features",
+            kernel_initializer=keras.initializers.RandomUniform(0.1, 1.0, seed=0))(inputs)
+        normalised = keras.layers.BatchNormalization(name="bn")(features)
+        model = keras.Model(inputs, keras.layers.Dense(2)(normalised))
+    # Different data on each worker, and more of it on worker 0.
+    x = np.random.default_rng(index).uniform(size=(96 - 32 * index, 4)).astype("float32")
+    used = recalibrate_batch_norm(model, tf.data.Dataset.from_tensor_slices(x).batch(32))
+    bn, dense = model.get_layer("bn"), model.get_layer("features")
+    np.savez(output, used=used, x=x, mean=bn.moving_mean.numpy(),
+             variance=bn.moving_variance.numpy(), kernel=dense.kernel.numpy(),
+             bias=dense.bias.numpy())
+    """)
+
+
+@pytest.mark.slow
+def test_two_workers_set_the_statistics_of_all_their_examples(tmp_path):
+    # Each worker sees other examples; without pooling their statistics
+    # would differ (worker 0's mean is over 96 examples, worker 1's over 64).
+    ports = [_free_port(), _free_port()]
+    processes = []
+    for index in range(2):
+        cluster = {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                   "task": {"type": "worker", "index": index}}
+        env = dict(os.environ, TF_CONFIG=json.dumps(cluster), TF_CPP_MIN_LOG_LEVEL="3")
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(index), str(tmp_path / f"worker{index}.npz")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for process in processes:
+        _, errors = process.communicate(timeout=300)
+        assert process.returncode == 0, errors[-2000:]
+    first, second = (np.load(tmp_path / f"worker{index}.npz") for index in range(2))
+
+    assert int(first["used"]) == int(second["used"]) == 96 + 64
+    np.testing.assert_array_equal(first["mean"], second["mean"])
+    np.testing.assert_array_equal(first["variance"], second["variance"])
+    np.testing.assert_array_equal(first["kernel"], second["kernel"])
+    x = np.concatenate([first["x"], second["x"]]).astype("float64")
+    noise_free = np.maximum(x @ first["kernel"] + first["bias"], 0.0)
+    # float32 batch moments of up to 32 examples, pooled in float64.
+    np.testing.assert_allclose(first["mean"], noise_free.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(first["variance"], noise_free.var(axis=0), rtol=1e-4)
+    assert not np.allclose(first["mean"], noise_free[:96].mean(axis=0), rtol=1e-3)

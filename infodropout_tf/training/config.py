@@ -19,6 +19,10 @@ from infodropout_tf.information.plane import ESTIMATORS
 from infodropout_tf.training.strategies import STRATEGIES
 
 
+# Keras dtype policies a config may ask for: the variables stay float32.
+DTYPE_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
 class ConfigError(ValueError):
     """A config file or field is unusable; nothing has been written."""
 
@@ -56,6 +60,10 @@ def base_config():
     config.optimizer.nesterov = True
     config.optimizer.boundaries = ()
     config.optimizer.decay = 0.1
+    # Precision and XLA, for every strategy (README "Precision and XLA"):
+    # the Keras dtype policy the model is built under (float32,
+    # mixed_float16, mixed_bfloat16) and XLA compilation of the train step.
+    config.dtype_policy = "float32"
     config.jit_compile = False
     config.seed = 0
 
@@ -269,6 +277,7 @@ RANGES = {
     "optimizer.nesterov": _boolean(),
     "optimizer.boundaries": (_increasing_epochs, "increasing positive epochs, e.g. (30, 60)"),
     "optimizer.decay": _positive_float(),
+    "dtype_policy": _one_of(DTYPE_POLICIES),
     "jit_compile": _boolean(),
     "seed": _integer(0),
     "strategy": _one_of(STRATEGIES),

@@ -17,17 +17,45 @@ def fit_distributed(model, strategy, train, test, *, epochs, initial_epoch, step
     the same run on one device. This loop runs the same optimisation (the
     models' `compute_loss`, already scaled per replica) and calls the same
     callbacks with the same logs (`loss`, the metrics, and `val_` of each).
+
+    As `fit` does, it honours the model's compile settings:
+
+    * `jit_compile`: each replica's forward and backward pass (and the
+      evaluation pass) runs as one XLA-compiled function. The gradient
+      all-reduce and the optimizer update stay outside it: XLA cannot
+      compile a function that reaches the other replicas' variables or the
+      collective ops between workers.
+    * Loss scaling: the gradients are taken of `optimizer.scale_loss(loss)`,
+      so that a `LossScaleOptimizer` (which `compile` puts around the
+      optimizer of a `mixed_float16` model) receives scaled gradients and
+      unscales them, skipping the update if any is not finite.
     """
+    if not model.optimizer.built:
+        # Its variables cannot be created inside the replicas' step.
+        with strategy.scope():
+            model.optimizer.build(model.trainable_variables)
     metrics = [m for m in model.metrics if m is not model._loss_tracker]
     loss_tracker = keras.metrics.Mean(name="loss")
     trackers = [loss_tracker] + metrics
 
-    def replica_step(x, y, training):
+    def forward(x, y, training):
+        if not training:
+            return model.compute_loss(x, y, model(x, training=False), training=False), []
         with tf.GradientTape() as tape:
-            y_pred = model(x, training=training)
-            loss = model.compute_loss(x, y, y_pred, training=training)
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x, y, y_pred, training=True)
+            # The loss itself is logged; the gradients are of the scaled loss.
+            scaled = model.optimizer.scale_loss(loss)
+        return loss, tape.gradient(scaled, model.trainable_variables)
+
+    def replica_step(x, y, training):
+        # Runs while `step` is traced, once per replica. Under XLA each
+        # replica gets its own compiled function: a function traced on one
+        # replica would capture that replica's variable copies and replica
+        # id (its noise seeds), and every replica would reuse them.
+        run = tf.function(forward, jit_compile=True) if model.jit_compile else forward
+        loss, gradients = run(x, y, training)
         if training:
-            gradients = tape.gradient(loss, model.trainable_variables)
             model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss
 

@@ -1,5 +1,7 @@
 """What a config builds: its data splits, its model and its optimizer."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -76,13 +78,35 @@ def make_optimizer(config, steps_per_epoch):
     return keras.optimizers.Adam(learning_rate)
 
 
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Sets Keras's global dtype policy to `name` inside the block only.
+
+    The policy is global to the process and read when a layer is created;
+    the layers keep it afterwards, so it need only hold while the model is
+    built, and the previous policy comes back even if building fails.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def build_model(config, strategy, num_train, steps, example_inputs):
     """The compiled model and its optimizer, built on `example_inputs`.
+
+    The model is built under `config.dtype_policy` (variables float32,
+    computations in float16 or bfloat16 for the mixed policies; the noise
+    layers keep alpha, the noise and the KL in float32). Under
+    `mixed_float16` Keras's `compile` wraps the optimizer in a
+    `LossScaleOptimizer`.
 
     Raises:
         ConfigError: a layer named by the config is not in the model.
     """
-    with strategy.scope():
+    with dtype_policy(config.dtype_policy), strategy.scope():
         try:
             model = models.build(model_config(config, num_train))
         except (ValueError, TypeError) as error:
