@@ -5,6 +5,9 @@ dynamically binarised training images and a fixed binarisation of the test
 set; Adam with learning rate 1e-3 divided by 10 at epochs 30 and 120, 300
 epochs. `--config.model.latent=information_dropout` swaps the latent.
 Reports the negative ELBO and the importance-weighted bound with k = 100.
+`--config.model.beta` weights the KL (beta-VAE), and
+`--config.model.beta_schedule.name=linear` warms it up from
+`model.beta_schedule.initial_beta` over `model.beta_schedule.epochs` epochs.
 """
 
 from infodropout_tf.training.config import base_config
@@ -19,6 +22,7 @@ def get_config():
     config.model.width_multiplier = 1
     config.model.hidden_layers = 1
     config.model.max_alpha = 1.0
+    config.model.beta = 1.0  # the ELBO; other values give the beta-VAE
     config.batch_size = 100
     config.num_epochs = 300
     config.optimizer.name = "adam"

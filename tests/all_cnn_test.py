@@ -67,6 +67,7 @@ def _expected_parameter_counts(name, fraction, input_channels):
         non_trainable += 2 * filters  # moving mean and variance
         if dropout:  # alpha branch: 3x3 conv with bias on the block input
             trainable += 3 * 3 * channels * filters + filters
+            non_trainable += 1  # beta, the KL weight (a variable)
         channels = filters
     trainable += 10 * 10 + 10  # dense logits on the spatial mean
     return trainable, non_trainable
@@ -86,8 +87,9 @@ def test_parameter_counts(name, fraction):
 def test_pinned_parameter_counts_of_the_cifar_network():
     # Summed by hand from Table 2 (e.g. 25%: 24 and 48 filters give
     # 672 + 5208 * 3 + 10416 + 20784 * 4 + 2352 + 490 + 110 trainable).
-    assert _expected_parameter_counts("all_cnn_32", 1.0, 3) == (1_784_856, 2_516)
-    assert _expected_parameter_counts("all_cnn_32", 0.25, 3) == (112_800, 644)
+    # Non-trainable: BatchNorm statistics, and the two dropout layers' beta.
+    assert _expected_parameter_counts("all_cnn_32", 1.0, 3) == (1_784_856, 2_516 + 2)
+    assert _expected_parameter_counts("all_cnn_32", 0.25, 3) == (112_800, 644 + 2)
 
 
 def test_block_noise_reads_block_inputs_with_the_main_stride():

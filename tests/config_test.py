@@ -3,6 +3,7 @@
 (The fields' ranges are exercised through the trainer in faults_test.py.)
 """
 
+import json
 import os
 import pathlib
 
@@ -55,3 +56,42 @@ def test_a_missing_file_names_both_ways_of_passing_a_config(tmp_path):
                        match=rf"^config file {missing} does not exist; pass a packaged config's "
                              r"name \(--config=mnist_mlp, "):
         config_lib.from_file(missing)
+
+
+def _stored_before(config, *fields):
+    """`config` as a config.json written before `fields` existed."""
+    stored = json.loads(config.to_json())
+    for field in fields:
+        *groups, name = field.split(".")
+        parent = stored
+        for group in groups:
+            parent = parent[group]
+        del parent[name]
+    return stored
+
+
+def test_a_field_absent_from_a_stored_config_and_at_its_implicit_value_is_no_difference():
+    # A VAE workdir written before `model.beta` (the builder's default, 1)
+    # and `model.beta_schedule` (base_config's "constant") existed.
+    vae = config_lib.from_file(CONFIGS / "mnist_vae.py")
+    stored = _stored_before(vae, "model.beta", "model.beta_schedule")
+    assert config_lib.differences(stored, vae) == []
+    vae.model.beta = 4.0
+    vae.model.beta_schedule.name = "linear"
+    assert config_lib.differences(stored, vae) == ["model.beta", "model.beta_schedule.name"]
+    # A field stored, or one without an implicit value, still counts.
+    mlp = config_lib.from_file(CONFIGS / "mnist_mlp.py")
+    assert config_lib.differences(_stored_before(mlp, "model.beta"), mlp) == ["model.beta"]
+    stored = json.loads(mlp.to_json())
+    mlp.model.beta_schedule.epochs = 5
+    assert config_lib.differences(stored, mlp) == ["model.beta_schedule.epochs"]
+
+
+def test_a_ramp_of_beta_needs_the_configs_model_beta():
+    config = config_lib.base_config()
+    config.model.beta_schedule.name = "cosine"
+    with pytest.raises(config_lib.ConfigError,
+                       match=r"^config field `model.beta_schedule.name` is 'cosine', a ramp to "
+                             r"`model.beta`, which this config does not set; set "
+                             r"config.model.beta in the config file\.$"):
+        config_lib.validate(config)

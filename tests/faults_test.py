@@ -296,6 +296,13 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("dtype_policy", "mixed_float32", "^invalid config field `dtype_policy`: expected one of "
      r"\['float32', 'mixed_float16', 'mixed_bfloat16'\], received 'mixed_float32'\.$"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
+    ("model.beta_schedule.name", "exponential",
+     r"`model.beta_schedule.name`: expected one of \['constant', 'linear', 'cosine'\]"),
+    ("model.beta_schedule.initial_beta", -1.0,
+     "`model.beta_schedule.initial_beta`: expected a finite number >= 0"),
+    ("model.beta_schedule.layers", ("dense1",),
+     r"`model.beta_schedule.layers`: \['dense1'\] are not KL layers of the model; its KL "
+     r"layers are \['dropout1', 'dropout2', 'dropout3'\]"),
 ])
 def test_a_rejected_config_writes_nothing(field, value, expected, tmp_path, testing_config):
     workdir = tmp_path / "run"

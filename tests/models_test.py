@@ -89,8 +89,10 @@ def test_build_rejects_unknown_names_and_entries():
         models.build({"name": "resnet"})
     with pytest.raises(ValueError, match=r"Unknown config entries for model 'mlp': \['widht'\]"):
         models.build({"name": "mlp", "widht": 10})
-    with pytest.raises(ValueError, match=r"Unknown config entries for model 'vae': \['beta'\]"):
-        models.build({"name": "vae", "beta": 2.0})
+    # The VAE takes beta, but not the classifiers' noise options.
+    with pytest.raises(ValueError,
+                       match=r"Unknown config entries for model 'vae': \['dropout_rate'\]"):
+        models.build({"name": "vae", "beta": 2.0, "dropout_rate": 0.5})
 
 
 def _all_models():

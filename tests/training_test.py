@@ -297,3 +297,25 @@ def test_a_model_that_fails_to_build_leaves_the_dtype_policy_as_it_was(tmp_path,
     with pytest.raises(config_lib.ConfigError, match="`width`"):
         trainer.train_and_evaluate(config, str(tmp_path / "run"))
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_a_beta_schedule_warms_the_kl_up_and_a_resumed_run_stays_on_it(tmp_path,
+                                                                        testing_config):
+    # From 0 at epoch 0 to model.beta = 1 at epoch 2, per epoch; the run is
+    # extended from 1 to 3 epochs, resuming at epoch index 1.
+    overrides = {"model.beta_schedule.name": "linear", "model.beta_schedule.initial_beta": 0.0,
+                 "model.beta_schedule.epochs": 2}
+    workdir = tmp_path / "run"
+    trainer.train_and_evaluate(testing_config(num_epochs=1, **overrides), str(workdir))
+    trainer.train_and_evaluate(testing_config(num_epochs=3, **overrides), str(workdir))
+
+    with open(workdir / "training_log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(row["beta"]) for row in rows] == [0.0, 0.5, 1.0]
+    # The loss holds beta * KL / N: with beta = 0 the loss is the
+    # cross-entropy alone, later it is more.
+    assert float(rows[0]["loss"]) == pytest.approx(float(rows[0]["cross_entropy"]), rel=1e-5)
+    assert float(rows[2]["loss"]) > float(rows[2]["cross_entropy"])
+    assert "epoch_beta" in _tags(workdir / "tensorboard" / "train")
+    model = keras.models.load_model(workdir / "model.keras")
+    assert [layer.beta for layer in model.kl_layers] == [1.0, 1.0, 1.0]

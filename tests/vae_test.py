@@ -14,9 +14,12 @@ def _binary_images(n=6):
     return (np.random.default_rng(0).uniform(size=(n, 28, 28, 1)) > 0.6).astype("float32")
 
 
-@pytest.mark.parametrize("latent", ["gaussian", "information_dropout"])
-def test_negative_elbo_matches_a_hand_computation(latent):
-    model = models.build({"name": "vae", "latent": latent, "seed": 0})
+@pytest.mark.parametrize("latent, beta", [("gaussian", 1.0), ("information_dropout", 1.0),
+                                          ("gaussian", 4.0), ("information_dropout", 0.25)])
+def test_negative_elbo_matches_a_hand_computation(latent, beta):
+    # beta = 1: the negative ELBO; otherwise the beta-VAE objective (Eq. 7).
+    model = models.build({"name": "vae", "latent": latent, "seed": 0, "beta": beta})
+    assert models.VAE.from_config(model.get_config()).latent.beta == beta
     x = _binary_images()
     logits = model(x)
     loss = float(model.compute_loss(x, None, logits))
@@ -40,7 +43,7 @@ def test_negative_elbo_matches_a_hand_computation(latent):
     m1, s1 = (np.asarray(posterior.loc, "float64"), np.asarray(posterior.scale, "float64"))
     kl = np.sum(np.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5, axis=1)
     assert kl.mean() > 1.0  # large enough to matter at this tolerance
-    np.testing.assert_allclose(loss, -log_likelihood.mean() + kl.mean(), rtol=1e-5)
+    np.testing.assert_allclose(loss, -log_likelihood.mean() + beta * kl.mean(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("latent", ["gaussian", "information_dropout"])

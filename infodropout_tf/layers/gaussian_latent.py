@@ -41,7 +41,8 @@ class GaussianLatent(KLPenalty, NoiseLayer):
     Args:
         units: Integer > 0, dimension of the latent.
         beta: Finite float >= 0, weight of the KL term (1 for the VAE's
-            ELBO).
+            ELBO); held in a variable that `layer.beta = value` assigns
+            during training (see `KLPenalty`).
         num_train_examples: Integer > 0 or None, divides the KL term.
         stochastic_inference: Boolean, sample also at inference.
         seed: Integer or None, optional random seed.

@@ -87,7 +87,9 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         prior: `"log_uniform"` (ReLU, default), `"log_normal"` (softplus),
             or an `infodropout_tf.priors.Prior` instance, such as a
             `DistributionPrior`.
-        beta: Finite float >= 0, weight of the KL term.
+        beta: Finite float >= 0, weight of the KL term; held in a variable
+            that `layer.beta = value` assigns during training (see
+            `KLPenalty`).
         num_train_examples: Integer > 0 or None, the size of the training
             set N that divides the KL term as in the original implementation.
         alpha_kernel_size: Integer > 0, kernel size of g for feature maps.

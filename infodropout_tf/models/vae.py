@@ -38,10 +38,14 @@ class VAE(keras.Model):
 
     The loss is the negative ELBO in nats per example (0 on an empty
     batch), the Bernoulli negative log-likelihood summed over pixels
-    (`decoder_distribution`, a `tfd` object) plus the latent layer's KL
-    (`tfd.kl_divergence` of its posterior and prior):
-    `fit` and `evaluate` report it as `loss` with its parts
-    `reconstruction` and `kl`. The latent samples also at inference
+    (`decoder_distribution`, a `tfd` object) plus beta times the latent
+    layer's KL (`tfd.kl_divergence` of its posterior and prior): the
+    paper's Eq. 7, the ELBO for beta = 1 and the beta-VAE objective of
+    Higgins et al. (2017) otherwise. `fit` and `evaluate` report it as
+    `loss` with its parts `reconstruction` and `kl` (unweighted). beta is
+    the latent layer's (`model.latent.beta`, a variable: assigning it, or
+    `infodropout_tf.callbacks.BetaSchedule` for a KL warm-up, acts on the
+    next step without recompiling). The latent samples also at inference
     (`stochastic_inference=True`), so `evaluate` estimates the ELBO.
     `importance_weighted_log_likelihood` gives the k-sample bound of
     Burda et al. (2016). Train on binary pixels: `fit(x)` with x in {0, 1};
@@ -59,6 +63,8 @@ class VAE(keras.Model):
         max_alpha: Finite float > 0, `max_alpha` of the information-dropout
             latent.
         seed: Integer or None.
+        beta: Finite float >= 0, weight of the KL term (1: the ELBO). Its
+            current value is saved in the config (see `KLPenalty`).
         **kwargs: Base model keyword arguments.
     """
 
@@ -71,6 +77,7 @@ class VAE(keras.Model):
         activation="relu",
         max_alpha=1.0,
         seed=None,
+        beta=1.0,
         **kwargs,
     ):
         kwargs.setdefault("name", f"vae_{latent}")
@@ -99,7 +106,7 @@ class VAE(keras.Model):
         )
         if latent == "gaussian":
             self.latent = GaussianLatent(
-                latent_units, beta=1.0, stochastic_inference=True, seed=seed,
+                latent_units, beta=beta, stochastic_inference=True, seed=seed,
                 name="latent",
             )
         else:
@@ -107,7 +114,7 @@ class VAE(keras.Model):
                 latent_units, activation="softplus", name="latent_features"
             )
             self.latent = InformationDropout(
-                max_alpha=max_alpha, prior="log_normal", beta=1.0,
+                max_alpha=max_alpha, prior="log_normal", beta=beta,
                 stochastic_inference=True, seed=seed, name="latent",
             )
         self.decoder = keras.Sequential(
@@ -237,6 +244,7 @@ class VAE(keras.Model):
                 "hidden_layers": self.hidden_layers,
                 "activation": self.activation,
                 "max_alpha": self.max_alpha,
+                "beta": self.latent.beta,
                 "seed": self.seed,
             }
         )

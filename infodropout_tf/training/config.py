@@ -8,12 +8,14 @@ field is an error (ml_collections' type-safe ConfigDict).
 
 import difflib
 import importlib.util
+import inspect
 import json
 import math
 import os
 
 import ml_collections
 
+from infodropout_tf import models
 from infodropout_tf.data import DATASETS
 from infodropout_tf.information.plane import ESTIMATORS
 from infodropout_tf.training.strategies import STRATEGIES
@@ -25,6 +27,10 @@ DTYPE_POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 
 class ConfigError(ValueError):
     """A config file or field is unusable; nothing has been written."""
+
+
+# `model.beta_schedule.name`: the layers' beta, or a ramp to it.
+BETA_SCHEDULES = ("constant", "linear", "cosine")
 
 
 def base_config():
@@ -46,6 +52,16 @@ def base_config():
     # the size of the training split, the N of the loss.
     config.model = ml_collections.ConfigDict()
     config.model.name = "mlp"
+    # KL warm-up (`callbacks.BetaSchedule`, per epoch; not passed to
+    # `models.build`): "constant" keeps the layers' beta; "linear" or
+    # "cosine" ramp it from `initial_beta` at epoch 0 to `model.beta` at
+    # epoch `epochs` (and keep it there), on the KL layers named in
+    # `layers`, () for all of them.
+    config.model.beta_schedule = ml_collections.ConfigDict()
+    config.model.beta_schedule.name = "constant"
+    config.model.beta_schedule.initial_beta = 0.0
+    config.model.beta_schedule.epochs = 10
+    config.model.beta_schedule.layers = ()
 
     # Optimisation. Learning rate multiplied by `decay` at each epoch in
     # `boundaries`, as the original's drop1 / drop2 / drop3.
@@ -301,6 +317,14 @@ RANGES = {
     "nuisance.representation_layer": _text(),
     "iwae_samples": _integer(1),
     "iwae_examples": _integer(1),
+    "model.beta_schedule.name": _one_of(BETA_SCHEDULES),
+    "model.beta_schedule.initial_beta": (
+        lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+        and v >= 0, "a finite number >= 0"),
+    "model.beta_schedule.epochs": _integer(1),
+    "model.beta_schedule.layers": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) and n for n in v),
+        "a tuple of KL layer names, () for all"),
 }
 
 
@@ -330,13 +354,49 @@ def validate(config):
         if not check(flat[field]):
             raise ConfigError(f"invalid config field `{field}`: expected {expected}, "
                               f"received {flat[field]!r}.")
+    if flat["model.beta_schedule.name"] != "constant" and "model.beta" not in flat:
+        raise ConfigError(
+            f"config field `model.beta_schedule.name` is "
+            f"{flat['model.beta_schedule.name']!r}, a ramp to `model.beta`, which this config "
+            "does not set; set config.model.beta in the config file.")
+
+
+def implicit_values(config):
+    """{field: value} a run had for the fields its config did not hold.
+
+    `base_config()`'s values, and for `model.<argument>` the default of that
+    argument of the config's model builder (`models.MODELS`): what
+    `models.build` uses when the field is absent.
+    """
+    values = flatten(base_config())
+    builder = models.MODELS.get(flatten(config).get("model.name"))
+    if builder is not None:
+        for name, parameter in inspect.signature(builder).parameters.items():
+            if parameter.default is not parameter.empty:
+                # As stored in JSON: tuples become lists.
+                values[f"model.{name}"] = json.loads(json.dumps(parameter.default))
+    return values
 
 
 def differences(stored, config, ignore=()):
-    """Sorted fields whose values differ between two configs."""
+    """Sorted fields whose values differ between two configs.
+
+    A field absent from `stored` is no difference when `config` holds the
+    value it implicitly had (`implicit_values`): a config written before
+    the field existed (`model.beta_schedule`, the VAE's `model.beta`) ran
+    with that value.
+    """
     a, b = flatten(stored), flatten(config)
-    return sorted(field for field in set(a) | set(b)
-                  if field not in ignore and a.get(field, "<absent>") != b.get(field, "<absent>"))
+    implicit = implicit_values(config)
+
+    def differs(field):
+        if field in ignore:
+            return False
+        if field not in a and field in b and field in implicit:
+            return b[field] != implicit[field]
+        return a.get(field, "<absent>") != b.get(field, "<absent>")
+
+    return sorted(field for field in set(a) | set(b) if differs(field))
 
 
 def did_you_mean(config, name):

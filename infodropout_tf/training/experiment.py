@@ -7,9 +7,13 @@ import tensorflow as tf
 
 from infodropout_tf import data
 from infodropout_tf import models
+from infodropout_tf.callbacks import BetaSchedule
+from infodropout_tf.callbacks import cosine_schedule
+from infodropout_tf.callbacks import linear_schedule
 from infodropout_tf.information.plane import valid_estimators
 from infodropout_tf.keras_utils import nested_layers
 from infodropout_tf.keras_utils import network_of
+from infodropout_tf.layers import kl_layers
 from infodropout_tf.training.config import ConfigError
 from infodropout_tf.training.config import plane_estimators
 
@@ -55,6 +59,7 @@ def steps_per_epoch(config, num_train):
 def model_config(config, num_train):
     """The `models.build` dict, with num_train_examples = -1 resolved."""
     model = config.model.to_dict()
+    model.pop("beta_schedule", None)  # the trainer's callback, not the model's
     if model.get("num_train_examples") == -1:
         model["num_train_examples"] = num_train
     if model["name"] != "vae":
@@ -129,7 +134,35 @@ def build_model(config, strategy, num_train, steps, example_inputs):
                               f"its layers are {sorted(names)}.")
     if config.information_plane.enabled:
         _check_plane_estimators(config.information_plane, network)
+    _check_beta_schedule(config.model.beta_schedule, model)
     return model
+
+
+def _check_beta_schedule(schedule, model):
+    """A ramp of beta needs KL layers, and those it names must exist."""
+    names = [layer.name for layer in kl_layers(model)]
+    if not names and schedule.name != "constant":
+        raise ConfigError(f"invalid config field `model.beta_schedule.name`: {schedule.name!r} "
+                          "ramps beta, but the model has no KL layer; use \"constant\".")
+    unknown = [name for name in schedule.layers if name not in names]
+    if unknown:
+        raise ConfigError(f"invalid config field `model.beta_schedule.layers`: {unknown} are not "
+                          f"KL layers of the model; its KL layers are {sorted(names)}.")
+
+
+def beta_schedule(config):
+    """The `BetaSchedule` callback of `config.model.beta_schedule`, or None.
+
+    "linear" and "cosine" ramp beta per epoch from `initial_beta` at epoch
+    0 to `config.model.beta` at epoch `epochs`; "constant" leaves the
+    layers' beta as built.
+    """
+    settings = config.model.beta_schedule
+    if settings.name == "constant":
+        return None
+    ramp = {"linear": linear_schedule, "cosine": cosine_schedule}[settings.name]
+    return BetaSchedule(ramp(settings.initial_beta, config.model.beta, settings.epochs),
+                        layers=list(settings.layers) or None)
 
 
 def _check_plane_estimators(plane, network):
