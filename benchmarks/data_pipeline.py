@@ -22,7 +22,6 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from infodropout_tf import data

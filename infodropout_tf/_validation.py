@@ -146,6 +146,18 @@ def seed(name, value):
     return _check_int(name, value, lambda v: True, "an integer", allow_none=True)
 
 
+def names(name, value, allow_none=True):
+    """Returns a list of the non-empty strings in `value`, a non-empty
+    sequence (not a string, which would be read one letter at a time)."""
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, str) or not isinstance(value, (list, tuple)) or not value
+            or not all(isinstance(v, str) and v for v in value)):
+        expected = "a non-empty list of names" + (" or None" if allow_none else "")
+        raise error(name, expected, f"{name}={value!r}")
+    return list(value)
+
+
 def one_of(name, value, choices):
     """Returns `value` if it equals one of `choices` (a bool never equals 1)."""
     choices = list(choices)

@@ -11,6 +11,7 @@ the analysis callback, the bounds on I(X; Z) and the reports all use.
 
 import keras
 
+from infodropout_tf import _validation
 from infodropout_tf import keras_utils
 from infodropout_tf.layers import kl_layers
 
@@ -43,19 +44,7 @@ def kl_map_functions(model, layers=None):
             f"but {type(network).__name__} {network.name!r} has no graph of layers (a subclassed "
             "model, or a Sequential one never called); call the layer with return_kl_map=True "
             "on its inputs instead.")
-    available = kl_layers(network)
-    if layers is None:
-        chosen = available
-    else:
-        if isinstance(layers, str):  # would be read as one name per letter
-            raise ValueError(f"`layers` must be a sequence of layer names, not the string "
-                             f"{layers!r}; pass [{layers!r}].")
-        by_name = {layer.name: layer for layer in available}
-        unknown = [name for name in layers if name not in by_name]
-        if unknown:
-            raise ValueError(f"{unknown} are not KL layers of model {network.name!r}; "
-                             f"its KL layers are {sorted(by_name)}.")
-        chosen = [by_name[name] for name in layers]
+    chosen = kl_layers(network, _validation.names("layers", layers))
     top_level = {id(layer) for layer in network.layers}
     for layer in chosen:
         if id(layer) not in top_level:

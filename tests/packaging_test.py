@@ -12,7 +12,6 @@ import sys
 import textwrap
 import zipfile
 
-import pytest
 
 from infodropout_tf import sweeps
 from infodropout_tf.training import config as config_lib
@@ -102,7 +101,6 @@ def _installed_wheel(tmp_path):
     return wheel, venv
 
 
-@pytest.mark.slow
 def test_a_wheel_runs_the_experiments_outside_the_checkout(tmp_path):
     data_dir = os.environ.get("TFDS_DATA_DIR")
     assert data_dir and os.path.isdir(os.path.join(data_dir, "mnist")), (

@@ -108,7 +108,9 @@ def test_kl_maps_of_a_sequential_model_built_by_a_call():
     x = np.random.default_rng(2).normal(size=(7, 3)).astype("float32")
     hidden = np.maximum(_dense(x.astype(np.float64), model.get_layer("dense")), 0.0)
     expected = model.get_layer("noise")(hidden.astype("float32"), return_kl_map=True)[1]
-    np.testing.assert_allclose(kl_maps(model, x)["noise"], expected, rtol=1e-6)
+    # The hidden layer is computed here in float64, by the model in float32:
+    # a few float32 roundings apart (observed 1.7e-6 relative, where KL ~ 0.05).
+    np.testing.assert_allclose(kl_maps(model, x)["noise"], expected, rtol=1e-5)
 
 
 def test_models_without_a_graph_to_the_layer_and_bad_names_are_refused():
@@ -134,7 +136,7 @@ def test_models_without_a_graph_to_the_layer_and_bad_names_are_refused():
     with pytest.raises(ValueError, match=r"\['dense1'\] are not KL layers .* its KL layers are "
                                          r"\['first', 'second'\]"):
         kl_maps(network, x, layers=["dense1"])
-    with pytest.raises(ValueError, match=r"not the string 'first'; pass \['first'\]"):
+    with pytest.raises(ValueError, match=r"argument `layers`.*Received: layers='first'"):
         kl_maps(network, x, layers="first")
 
     # A KL layer inside a nested functional sub-model is not on the

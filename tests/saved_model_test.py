@@ -60,7 +60,7 @@ def test_user_built_models_reload_in_a_fresh_process(tmp_path):
 
     # A fresh interpreter that never imports infodropout_tf: the SavedModels
     # must be self-contained.
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import numpy as np, tensorflow as tf
         x, features = np.load("x.npy"), np.load("features.npy")
         loaded = tf.saved_model.load("exported")
@@ -70,7 +70,7 @@ def test_user_built_models_reload_in_a_fresh_process(tmp_path):
                  default=loaded.signatures["serving_default"](inputs=tf.constant(x))["output_0"],
                  sub_serve=sub.serve(features), sub_noisy=sub.serve_noisy(features),
                  sub_has_kl_maps=hasattr(sub, "kl_maps"),
-                 **{{"kl_" + k: v for k, v in loaded.kl_maps(x).items()}})
+                 **{"kl_" + k: v for k, v in loaded.kl_maps(x).items()})
         """)
     subprocess.run([sys.executable, "-c", script], check=True, env=ENV, cwd=tmp_path,
                    capture_output=True)

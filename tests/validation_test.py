@@ -168,3 +168,15 @@ def test_floating_tensor_names_the_layer_and_the_dtype(dtype):
             f"Identity layer 'noise' expects floating-point features. Received: features "
             f"of dtype {dtype}. Cast the inputs to float first")):
         _validation.floating_tensor(layer, "features", keras.KerasTensor((2,), dtype=dtype))
+
+
+def test_names_returns_a_list_and_refuses_strings_and_empty_sequences():
+    assert _validation.names("layers", ("a", "b")) == ["a", "b"]
+    assert _validation.names("layers", None) is None
+    for bad in ("ab", [], ["a", ""], ["a", 3], {"a": 1}):
+        with pytest.raises(ValueError, match=re.escape(
+                "argument `layers`. Expected a non-empty list of names or None. "
+                f"Received: layers={bad!r}")):
+            _validation.names("layers", bad)
+    with pytest.raises(ValueError, match="Expected a non-empty list of names. Received"):
+        _validation.names("layers", None, allow_none=False)

@@ -112,36 +112,21 @@ class BetaSchedule(keras.callbacks.Callback):
             raise _validation.error(
                 "schedule", "a callable of the step or epoch, such as "
                 "linear_schedule(0.0, 1.0, 10)", f"schedule={schedule!r}")
-        if layers is not None and (
-                isinstance(layers, str)
-                or not all(isinstance(name, str) for name in layers)
-                or not layers):
-            raise _validation.error("layers", "None or a non-empty list of layer names",
-                                    f"layers={layers!r}")
         self.schedule = schedule
-        self.layer_names = None if layers is None else list(layers)
+        self.layer_names = _validation.names("layers", layers)
         self.per_step = bool(per_step)
         self._layers = None
         self._value = None
 
-    def _selected_layers(self):
-        available = kl_layers(self.model)
-        if not available:
+    def on_train_begin(self, logs=None):
+        if not kl_layers(self.model):
             raise ValueError(
                 f"BetaSchedule: the model {self.model.name!r} has no layer that adds a KL "
                 "penalty (InformationDropout, GaussianLatent), so it has no beta to schedule.")
-        if self.layer_names is None:
-            return available
-        by_name = {layer.name: layer for layer in available}
-        unknown = [name for name in self.layer_names if name not in by_name]
-        if unknown:
-            raise ValueError(
-                f"BetaSchedule: {unknown} are not KL layers of the model {self.model.name!r}; "
-                f"its KL layers are {sorted(by_name)}.")
-        return [by_name[name] for name in self.layer_names]
-
-    def on_train_begin(self, logs=None):
-        self._layers = self._selected_layers()
+        try:
+            self._layers = kl_layers(self.model, self.layer_names)
+        except ValueError as error:
+            raise ValueError(f"BetaSchedule: {error}") from None
         self._value = None
 
     def _apply(self, t):

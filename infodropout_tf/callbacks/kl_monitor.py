@@ -49,31 +49,19 @@ class KLMonitor(keras.callbacks.Callback):
 
     def __init__(self, layers=None):
         super().__init__()
-        if layers is not None and (
-                isinstance(layers, str)
-                or not all(isinstance(name, str) for name in layers)
-                or not layers):
-            raise _validation.error("layers", "None or a non-empty list of layer names",
-                                    f"layers={layers!r}")
-        self.layer_names = None if layers is None else list(layers)
+        self.layer_names = _validation.names("layers", layers)
 
     def set_model(self, model):
         super().set_model(model)
-        available = kl_layers(model)
-        names = [layer.name for layer in available]
+        names = [layer.name for layer in kl_layers(model)]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:
             raise ValueError(f"KLMonitor: several KL layers of the model {model.name!r} are "
                              f"named {duplicated}; give them distinct names.")
-        by_name = dict(zip(names, available))
-        if self.layer_names is None:
-            selected = available
-        else:
-            unknown = [name for name in self.layer_names if name not in by_name]
-            if unknown:
-                raise ValueError(f"KLMonitor: {unknown} are not KL layers of the model "
-                                 f"{model.name!r}; its KL layers are {sorted(by_name)}.")
-            selected = [by_name[name] for name in self.layer_names]
+        try:
+            selected = kl_layers(model, self.layer_names)
+        except ValueError as error:
+            raise ValueError(f"KLMonitor: {error}") from None
         reported = {metric.name for metric in model.metrics}
         new = [layer for layer in selected if f"kl_{layer.name}" not in reported]
         if not new:

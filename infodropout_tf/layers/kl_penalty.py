@@ -18,10 +18,28 @@ def batch_mean(values):
     return ops.divide_no_nan(ops.sum(values), count)
 
 
-def kl_layers(model):
-    """The layers of `model` (nested ones included) that add a KL penalty,
-    in traversal order."""
-    return [layer for layer in nested_layers(model) if isinstance(layer, KLPenalty)]
+def kl_layers(model, names=None):
+    """The layers of `model` (nested ones included) that add a KL penalty.
+
+    Args:
+        model: A Keras model or layer.
+        names: None for all of them, in traversal order, or a non-empty
+            sequence of their names, for those layers in that order.
+
+    Raises:
+        ValueError: `names` is a string or empty, or names a layer that is
+            not a KL layer of `model` (the message lists those there are).
+    """
+    layers = [layer for layer in nested_layers(model) if isinstance(layer, KLPenalty)]
+    names = _validation.names("names", names)
+    if names is None:
+        return layers
+    by_name = {layer.name: layer for layer in layers}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ValueError(f"{unknown} are not KL layers of the model {model.name!r}; its KL "
+                         f"layers are {sorted(by_name)}.")
+    return [by_name[name] for name in names]
 
 
 class KLPenalty:
