@@ -12,7 +12,6 @@ import sys
 import textwrap
 import zipfile
 
-
 from infodropout_tf import sweeps
 from infodropout_tf.training import config as config_lib
 
