@@ -244,8 +244,12 @@ def _free_port():
 
 
 @pytest.mark.slow
-def test_two_local_workers_agree_on_the_weights(tmp_path, testing_config):
-    config = testing_config(strategy="multi_worker")
+def test_two_local_workers_agree_on_the_weights(tmp_path):
+    # A network with BatchNorm: its statistics are recalibrated after every
+    # epoch and before the evaluation, pooled over the two workers.
+    config = config_lib.testing_overrides(load_config("mnist_all_cnn32"))
+    config.strategy = "multi_worker"
+    config.model.filter_fraction = 0.125
     ports = [_free_port(), _free_port()]
     processes = []
     for index in range(2):
@@ -258,9 +262,14 @@ def test_two_local_workers_agree_on_the_weights(tmp_path, testing_config):
         assert process.returncode == 0, errors[-2000:]
     chief = keras.models.load_model(tmp_path / "run" / "model.keras")
     other = keras.models.load_model(tmp_path / "run" / "workers" / "1" / "model.keras")
+    assert any(isinstance(layer, keras.layers.BatchNormalization)
+               for layer in chief.network.layers)
     for a, b in zip(chief.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert _losses(tmp_path / "run") == _losses(tmp_path / "run" / "workers" / "1")
+    with open(tmp_path / "run" / "metrics.json") as f, \
+            open(tmp_path / "run" / "workers" / "1" / "metrics.json") as g:
+        assert json.load(f) == json.load(g)
 
 
 

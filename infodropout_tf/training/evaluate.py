@@ -37,7 +37,9 @@ def test_metrics(config, model, train, test):
         metrics = model.evaluate(test, steps=steps, verbose=0, return_dict=True)
         metrics["iwae_log_likelihood"] = vae_log_likelihood(config, model)
         return {k: float(v) for k, v in metrics.items()}
-    if config.recalibrate_batch_norm_steps > 0 and config.strategy != "multi_worker":
+    if config.recalibrate_batch_norm_steps > 0:
+        # Under multi_worker every worker runs this, and the statistics are
+        # pooled over the workers (`recalibrate_batch_norm`).
         recalibrate_batch_norm(model, train, steps=config.recalibrate_batch_norm_steps)
     evaluation_data = test.take(steps) if steps else test
     return evaluate_two_modes(model, evaluation_data, num_samples=config.eval_num_samples)
