@@ -107,7 +107,7 @@ class Run:
         for field, value in self.overrides.items():
             if field not in fields:
                 raise SweepError(f"run {self.name}: {self.config} has no field `{field}`."
-                                 f"{config_lib.did_you_mean(config, field)}")
+                                 f"{config_lib.did_you_mean(fields, field)}")
             try:
                 config.update_from_flattened_dict({field: value})
             except (TypeError, ValueError, KeyError) as error:

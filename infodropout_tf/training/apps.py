@@ -79,7 +79,7 @@ def _check_overrides(argv, config):
         siblings = sorted({f[len(parent) + 1 if parent else 0:].split(".")[0]
                            for f in fields if not parent or f.startswith(parent + ".")})
         where = f"`{parent}`" if parent else "the config"
-        _fail(f"unknown config field `{field}`.{config_lib.did_you_mean(config, field)} "
+        _fail(f"unknown config field `{field}`.{config_lib.did_you_mean(fields, field)} "
               f"The fields of {where} are: {', '.join(siblings)}.", 2)
 
 

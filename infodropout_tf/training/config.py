@@ -188,9 +188,8 @@ def resolve(config):
         return config
     names = packaged_config_names()
     if config not in names:
-        matches = difflib.get_close_matches(config, names, n=1, cutoff=0.5)
-        hint = f" Did you mean `{matches[0]}`?" if matches else ""
-        raise ConfigError(f"unknown config `{config}`.{hint} The packaged configs are: "
+        raise ConfigError(f"unknown config `{config}`.{did_you_mean(names, config)} "
+                          f"The packaged configs are: "
                           f"{', '.join(names)}; or pass the path of a config file, "
                           "--config=path/to/config.py.")
     return os.path.join(packaged_configs_dir(), f"{config}.py")
@@ -399,7 +398,8 @@ def differences(stored, config, ignore=()):
     return sorted(field for field in set(a) | set(b) if differs(field))
 
 
-def did_you_mean(config, name):
-    """" Did you mean `<field>`?" for the field of `config` most like `name`, or ""."""
-    matches = difflib.get_close_matches(name, list(flatten(config)), n=1, cutoff=0.5)
+def did_you_mean(candidates, name):
+    """" Did you mean `<candidate>`?" for the one of `candidates` most like
+    `name` (a config's fields: `flatten(config)`), or ""."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.5)
     return f" Did you mean `{matches[0]}`?" if matches else ""
