@@ -52,6 +52,51 @@ def _metrics(workdir):
     return read_json(os.path.join(workdir, "metrics.json"))
 
 
+def _by_value(finished, field):
+    """[(value of override `field`, workdir)] of the finished runs, sorted by value."""
+    return sorted(((run.overrides[field], workdir) for run, workdir in finished),
+                  key=lambda pair: pair[0])
+
+
+def _test_batches(workdir, split, batch_size=500, as_dict=False):
+    """Numpy batches of `split` of the dataset a run trained on, as its trainer read it."""
+    import tensorflow_datasets as tfds
+
+    from infodropout_tf import data
+
+    dataset = read_json(os.path.join(workdir, "config.json"))["dataset"]
+    batches = data.load(dataset["name"], split, dataset["data_dir"] or None,
+                        batch_size=batch_size, as_dict=as_dict, **dataset["options"])
+    return list(tfds.as_numpy(batches))
+
+
+def scalar_history(log_dir, tag):
+    """{step: value} of the scalar `tag` in the TensorBoard event files of `log_dir`.
+
+    A step written again (an epoch repeated after a resume) keeps its last
+    value.
+    """
+    import tensorflow as tf
+
+    history = {}
+    for name in sorted(os.listdir(log_dir)):  # event files are named by their start time
+        if ".tfevents." not in name:
+            continue
+        for record in tf.data.TFRecordDataset(os.path.join(log_dir, name)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag == tag:
+                    history[event.step] = float(tf.make_ndarray(value.tensor))
+    return dict(sorted(history.items()))
+
+
+def _log_beta_axis(axis, betas):
+    axis.set_xscale("log")
+    axis.set_xticks(betas, [f"{beta:g}" for beta in betas])
+    axis.minorticks_off()
+    axis.set_xlabel("beta")
+
+
 def _write(output, row, summary, figure=None):
     """Writes `output/<row>.json` and, given a figure, `output/<row>.png`."""
     atomic_files.write_json(os.path.join(output, f"{row}.json"), summary)
@@ -136,26 +181,26 @@ def _kl_map_functions(model):
 
 
 def cluttered(finished, output):
-    """Share of each layer's KL inside the digit's box, and KL maps (Fig. 2)."""
-    import keras
-    import tensorflow_datasets as tfds
+    """Share of each layer's KL inside the digit's box, and KL maps (Fig. 2).
 
-    from infodropout_tf import data
+    The figure shows the same test images for every beta: one row per beta
+    (its test error beside it), and for each image the input with the
+    digit's box in red, then one column per information-dropout layer.
+    """
+    import keras
+
     from infodropout_tf.information import kl_mass_inside_boxes
 
-    config = read_json(os.path.join(finished[0][1], "config.json"))
-    test = data.load("cluttered_mnist", "test", config["dataset"]["data_dir"], batch_size=500,
-                     as_dict=True, **config["dataset"]["options"])
-    batches = list(tfds.as_numpy(test))
-    size = config["dataset"]["options"]["image_size"]
+    runs = _by_value(finished, "model.beta")
+    batches = _test_batches(runs[0][1], "test", as_dict=True)
+    size = batches[0]["image"].shape[1]
     boxes = np.concatenate([b["digit_box"] for b in batches])
     box_area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) / size**2
     summary = {"test_examples": len(boxes), "box_area_fraction": float(box_area.mean()),
-               "kl_mass_inside_box": {}, "test_error": {}}
-    num_examples = 3  # shown in the figure, the first of the test set
-    examples, maps_of = batches[0]["image"][:num_examples], {}
-    for run, workdir in finished:
-        beta = run.overrides["model.beta"]
+               "kl_mass_inside_box": {}, "test_error": {}, "noisy_test_error": {}}
+    num_examples = 2  # shown in the figure, the first of the test set
+    maps_of = {}
+    for beta, workdir in runs:
         model = keras.models.load_model(os.path.join(workdir, "model.keras"))
         inside = {}
         for layer, kl_map_of in _kl_map_functions(model).items():
@@ -168,29 +213,122 @@ def cluttered(finished, output):
                  for kl, batch in zip(excess, batches)]).mean())
             maps_of.setdefault(beta, {})[layer] = excess[0][:num_examples]
         summary["kl_mass_inside_box"][str(beta)] = inside
-        summary["test_error"][str(beta)] = _metrics(workdir)["deterministic_error"]
+        metrics = _metrics(workdir)
+        summary["test_error"][str(beta)] = metrics["deterministic_error"]
+        summary["noisy_test_error"][str(beta)] = metrics["noisy_error"]
 
     layers = sorted(next(iter(maps_of.values())))
-    columns = 1 + len(maps_of) * len(layers)
-    figure = Figure(figsize=(1.9 * columns, 2 * len(examples)), layout="constrained")
-    axes = figure.subplots(len(examples), columns, squeeze=False)
-    for row, image in enumerate(examples):
-        axes[row, 0].imshow(image[..., 0], cmap="gray")
-        top, left, bottom, right = batches[0]["digit_box"][row]
-        axes[row, 0].add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top,
-                                         fill=False, edgecolor="red"))
-        column = 1
-        for beta, maps in maps_of.items():
-            for layer in layers:
-                axes[row, column].imshow(maps[layer][row], cmap="viridis")
+    columns = num_examples * (1 + len(layers))
+    figure = Figure(figsize=(1.6 * columns, 1.8 * len(maps_of) + 0.6), layout="constrained")
+    axes = figure.subplots(len(maps_of), columns, squeeze=False)
+    for row, (beta, maps) in enumerate(maps_of.items()):
+        for example in range(num_examples):
+            column = example * (1 + len(layers))
+            axes[row, column].imshow(batches[0]["image"][example, ..., 0], cmap="gray")
+            top, left, bottom, right = batches[0]["digit_box"][example]
+            axes[row, column].add_patch(Rectangle((left - 0.5, top - 0.5), right - left,
+                                                  bottom - top, fill=False, edgecolor="red"))
+            axes[row, column].set_ylabel(
+                f"beta {beta:g}\nerror {100 * summary['test_error'][str(beta)]:.1f}%",
+                fontsize=9)
+            for offset, layer in enumerate(layers, start=1):
+                axes[row, column + offset].imshow(maps[layer][example], cmap="viridis")
                 if row == 0:
-                    axes[row, column].set_title(f"beta {beta}\n{layer}", fontsize=9)
-                column += 1
+                    axes[row, column + offset].set_title(layer, fontsize=9)
     for axis in axes.ravel():
         axis.set_xticks([])
         axis.set_yticks([])
-    figure.suptitle("Cluttered MNIST: KL per position (channels summed), paper Fig. 2")
+    figure.suptitle("Cluttered MNIST: KL per position above its minimum (channels summed), "
+                    "paper Fig. 2")
     _write(output, "cluttered", summary, figure)
+
+
+def occlusion(finished, output):
+    """Main and nuisance (occluder) test errors against beta (Fig. 4)."""
+    summary = {"protocol": "main error: the digit behind the occluder, noise off (deterministic) "
+                           "or on (noisy, averaged over samples); nuisance error: a classifier "
+                           "of the occluding digit trained on the frozen noisy output of the "
+                           "last information-dropout layer, tested with the noise off; chance "
+                           "is 0.9",
+               "errors": {}}
+    runs = _by_value(finished, "model.beta")
+    for beta, workdir in runs:
+        metrics = _metrics(workdir)
+        summary["errors"][str(beta)] = {key: metrics[key] for key in (
+            "deterministic_error", "noisy_error", "nuisance_error")}
+    betas = [beta for beta, _ in runs]
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axis = figure.subplots()
+    for key, label in (("deterministic_error", "main digit, deterministic"),
+                       ("noisy_error", "main digit, noisy"),
+                       ("nuisance_error", "occluder (nuisance)")):
+        axis.plot(betas, [100 * summary["errors"][str(b)][key] for b in betas], marker="o",
+                  label=label)
+    axis.axhline(90, color="gray", linestyle=":", label="chance")
+    _log_beta_axis(axis, betas)
+    axis.set_ylabel("test error [%]")
+    axis.set_title("Occluded MNIST, All-CNN-32 (paper Fig. 4)")
+    axis.legend()
+    _write(output, "occlusion", summary, figure)
+
+
+def _last_lognormal_layer(model):
+    """The KL-map function of the model's last information-dropout layer with
+    the log-normal prior, or None."""
+    from infodropout_tf.per_unit_kl import kl_map_functions
+    from infodropout_tf.priors import LogNormalPrior
+
+    functions = [f for f in kl_map_functions(model).values()
+                 if isinstance(getattr(f.layer, "prior", None), LogNormalPrior)]
+    return functions[-1] if functions else None
+
+
+def disentangle(finished, output):
+    """Test error and total correlation of the representation against beta (Fig. 5)."""
+    import keras
+
+    from infodropout_tf.information import log_activation_total_correlation
+
+    num_images = 1000
+    runs = _by_value(finished, "model.beta")
+    images = np.concatenate([images for images, _ in
+                             _test_batches(runs[0][1], f"test[:{num_images}]")])
+    summary = {"protocol": f"total correlation per unit, -1/2 log det of the correlation of the "
+                           f"last information-dropout layer's noisy log-activations across its "
+                           f"channels, every position of the first {num_images} test images a "
+                           f"sample",
+               "runs": {}}
+    for beta, workdir in runs:
+        model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+        function = _last_lognormal_layer(model)
+        if function is None:
+            raise ValueError(f"{workdir}: the model has no information-dropout layer with the "
+                             "log-normal prior; train it with model.activation=softplus.")
+        layer_inputs = function.layer_inputs(images)  # f(x), or [f(x), block inputs]
+        alpha = np.asarray(function.layer.noise_scale(layer_inputs))
+        features = layer_inputs[0] if isinstance(layer_inputs, (list, tuple)) else layer_inputs
+        metrics = _metrics(workdir)
+        summary["runs"][str(beta)] = {
+            "layer": function.layer.name,
+            "total_correlation": log_activation_total_correlation(np.asarray(features), alpha),
+            "deterministic_error": metrics["deterministic_error"],
+            "noisy_error": metrics["noisy_error"]}
+    betas = [beta for beta, _ in runs]
+    values = [summary["runs"][str(b)] for b in betas]
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    error_axis, tc_axis = figure.subplots(1, 2)
+    for key, label in (("deterministic_error", "deterministic"), ("noisy_error", "noisy")):
+        error_axis.plot(betas, [100 * v[key] for v in values], marker="o", label=label)
+    error_axis.set_yscale("log")
+    error_axis.set_ylabel("test error [%]")
+    error_axis.legend()
+    tc_axis.plot(betas, [v["total_correlation"] for v in values], marker="o")
+    tc_axis.set_ylabel("total correlation [nats per unit]")
+    for axis in (error_axis, tc_axis):
+        _log_beta_axis(axis, betas)
+    figure.suptitle(f"All-CNN-32, softplus, log-normal prior, on MNIST: "
+                    f"{values[0]['layer']} (paper Fig. 5)")
+    _write(output, "disentangle", summary, figure)
 
 
 def plane(finished, output):
@@ -215,29 +353,50 @@ def plane(finished, output):
 
 
 def flow(finished, output):
-    """Information through each layer against the filter fraction (Fig. 6)."""
-    flows = {run.overrides["model.filter_fraction"]:
-             read_json(os.path.join(workdir, "information_flow.json"))["layers"]
-             for run, workdir in finished}
-    fractions = sorted(flows)
-    layers = sorted(next(iter(flows.values())))
-    figure = Figure(figsize=(10, 4), layout="constrained")
-    axes = figure.subplots(1, 2)
+    """Information through each layer against the filter fraction, and over
+    training at a quarter of the filters (Fig. 6)."""
+    runs = _by_value(finished, "model.filter_fraction")
+    flows = {fraction: read_json(os.path.join(workdir, "information_flow.json"))["layers"]
+             for fraction, workdir in runs}
+    errors = {str(fraction): _metrics(workdir)["deterministic_error"]
+              for fraction, workdir in runs}
+    fractions = [fraction for fraction, _ in runs]
+    layers = sorted(flows[fractions[0]])
+    # Flow per epoch, from the TensorBoard scalars of the run at 0.25 (else the first).
+    traced_fraction, traced = next(((f, w) for f, w in runs if f == 0.25), runs[0])
+    log_dir = os.path.join(traced, "tensorboard", "analysis")
+    history = {layer: scalar_history(log_dir, f"information_flow/{layer}/total")
+               for layer in layers}
+
+    figure = Figure(figsize=(14, 4), layout="constrained")
+    axes = figure.subplots(1, 3)
     for layer in layers:
         for axis, key in zip(axes, ("total", "per_unit")):
             axis.plot(fractions, [flows[f][layer][key] for f in fractions], marker="o",
                       label=layer)
+        epochs = np.array(list(history[layer]), dtype=int)
+        axes[2].plot(epochs + 1, list(history[layer].values()), marker="o", label=layer)
     for axis, label in zip(axes, ("nats per example", "nats per example and unit")):
         axis.set_xscale("log", base=2)
-        axis.set_xticks(fractions, [str(f) for f in fractions])
+        axis.set_xticks(fractions, [f"{f:g}" for f in fractions])
+        axis.minorticks_off()
         axis.set_xlabel("filter fraction")
         axis.set_ylabel(label)
-        axis.legend()
     axes[0].set_title("information through each layer (total)")
     axes[1].set_title("per unit")
+    axes[2].set_title(f"total over training, filter fraction {traced_fraction:g}")
+    axes[2].set_xlabel("epochs completed")
+    axes[2].set_ylabel("nats per example")
+    for axis in axes:
+        axis.legend()
     figure.suptitle("All-CNN-32 on MNIST, information flow (paper Fig. 6)")
-    _write(output, "flow", {"flow": {str(f): flows[f] for f in fractions}}, figure)
+    summary = {"flow": {str(f): flows[f] for f in fractions}, "test_error": errors,
+               "history": {"filter_fraction": traced_fraction,
+                           "total": {layer: {str(epoch + 1): value
+                                             for epoch, value in history[layer].items()}
+                                     for layer in layers}}}
+    _write(output, "flow", summary, figure)
 
 
-REPORTS = {"vae": vae, "mlp_width": mlp_width, "cluttered": cluttered, "plane": plane,
-           "flow": flow}
+REPORTS = {"vae": vae, "mlp_width": mlp_width, "cluttered": cluttered, "occlusion": occlusion,
+           "disentangle": disentangle, "plane": plane, "flow": flow}

@@ -12,15 +12,15 @@ its output in `ROOT/<run name>.log`. A run whose workdir already holds
 completed epoch (the trainer's own resume). The first run that fails stops
 the sweep with one line naming its log. `report ROW` reads the finished
 runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`.
-Rows: the files of `configs/sweeps/` (cluttered, flow, mlp_width, plane,
-vae), or `all`.
+Rows: the files of `configs/sweeps/` (cluttered, disentangle, flow,
+mlp_width, occlusion, plane, vae), or `all`.
 
 The sweeps and the config files they name are those installed with the
 package (the repository's `configs/`, as `infodropout_tf.configs`; in an
 editable install the checkout's own), so the command runs from any
 folder; `--configs DIR` reads another folder laid out like `configs/`
 instead. MNIST is read from
-$TFDS_DATA_DIR; a run on a generated dataset (Cluttered MNIST) reads and
+$TFDS_DATA_DIR; a run on a generated dataset (Cluttered or Occluded MNIST) reads and
 first generates it in `--data_dir`, a writable tensorflow-datasets folder
 holding a prepared `mnist`.
 
@@ -144,15 +144,15 @@ def _parser():
                     "figures (report).")
     parser.add_argument("action", choices=("run", "report"))
     parser.add_argument("rows", nargs="+", metavar="ROW",
-                        help="a sweep of configs/sweeps/ (vae, mlp_width, cluttered, plane, "
-                             "flow), or all")
+                        help="a sweep of configs/sweeps/ (cluttered, disentangle, flow, "
+                             "mlp_width, occlusion, plane, vae), or all")
     parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
     parser.add_argument("--configs", default=None,
                         help="folder of the config files and of sweeps/ (default: the configs "
                              "installed with the package, the repository's configs/)")
     parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR", ""),
                         help="writable tensorflow-datasets folder with a prepared mnist, where "
-                             "generated datasets (Cluttered MNIST) are made (default: "
+                             "generated datasets (Cluttered and Occluded MNIST) are made (default: "
                              "$TFDS_DATA_DIR)")
     parser.add_argument("--output", default=os.path.join("docs", "results"),
                         help="report: folder of <ROW>.json and <ROW>.png "

@@ -87,3 +87,25 @@ def test_estimators_name_the_bad_argument(estimate, name, received):
     with pytest.raises(ValueError, match=rf"^Invalid value received for argument `{name}`\. "
                                          rf"Expected .*{received}"):
         estimate()
+
+
+def test_log_activation_total_correlation_of_two_noisy_copies():
+    # Two channels carry the same log-normal features, log f ~ N(0, s^2), each
+    # under its own noise of scale a: corr(log z1, log z2) = s^2 / (s^2 + a^2)
+    # and TC = -1/2 log(1 - rho^2), over 2 units. 40,000 samples (100 examples
+    # x 20 x 20 positions): the standard error of rho is about
+    # (1 - rho^2) / sqrt(n) = 0.003, i.e. 0.006 nats of TC per unit.
+    rng = np.random.default_rng(0)
+    s, a = 1.0, 0.5
+    log_f = s * rng.standard_normal((100, 20, 20, 1))
+    features = np.exp(np.concatenate([log_f, log_f], axis=-1))
+    alpha = np.full(features.shape, a)
+    rho = s**2 / (s**2 + a**2)
+    expected = -0.5 * np.log(1 - rho**2) / 2
+    assert information.log_activation_total_correlation(features, alpha, seed=1) == (
+        pytest.approx(expected, abs=0.02))
+    # Without noise the copies are one variable: TC without bound (huge).
+    assert information.log_activation_total_correlation(features, 0 * alpha) > 10
+    # Fewer samples than channels: no covariance of full rank.
+    one_sample = (features[:1, :1, :1], alpha[:1, :1, :1])
+    assert information.log_activation_total_correlation(*one_sample) is None

@@ -181,3 +181,126 @@ def test_mlp_width_report_averages_the_finished_seeds(tmp_path, capsys):
     assert list(summary["binary"]) == ["64"]
     assert summary["binary"]["64"] == pytest.approx({"mean": 0.09, "std": 0.0, "seeds": 1})
     assert os.path.getsize(os.path.join(output, "mlp_width.png")) > 1000
+
+
+def _write_config(root, run, dataset):
+    with open(os.path.join(root, run.name, "config.json"), "w") as f:
+        json.dump({"dataset": dataset}, f)
+
+
+def test_occlusion_report_tabulates_main_and_nuisance_errors_by_beta(tmp_path, capsys):
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = sweeps.runs("occlusion", str(CONFIGS), "/data")
+    # Finished out of order: the report sorts by beta.
+    for run, nuisance in ((runs[2], 0.6), (runs[0], 0.2)):
+        _finished_run(root, run, {"deterministic_error": 0.01, "noisy_error": 0.02,
+                                  "nuisance_error": nuisance, "epochs": 6})
+    reproduce.main(["report", "occlusion", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "occlusion.json")) as f:
+        errors = json.load(f)["errors"]
+    betas = [str(runs[0].overrides["model.beta"]), str(runs[2].overrides["model.beta"])]
+    assert list(errors) == betas
+    assert errors[betas[0]] == {"deterministic_error": 0.01, "noisy_error": 0.02,
+                                "nuisance_error": 0.2}
+    assert errors[betas[1]]["nuisance_error"] == 0.6
+    assert os.path.getsize(os.path.join(output, "occlusion.png")) > 1000
+
+
+def _lognormal_model(copies_of_one_channel, max_alpha):
+    """MNIST -> softplus features of 3 channels -> information dropout
+    (log-normal prior) -> logits. With `copies_of_one_channel`, the three
+    channels are the same image; else three different convolutions of it."""
+    import keras
+
+    from infodropout_tf.layers import InformationDropout
+
+    inputs = keras.Input((28, 28, 1))
+    if copies_of_one_channel:
+        features = keras.layers.Concatenate()([inputs, inputs, inputs])
+    else:
+        features = keras.layers.Conv2D(
+            3, 5, padding="same", kernel_initializer=keras.initializers.GlorotUniform(0))(inputs)
+    features = keras.layers.Activation("softplus")(features)
+    noisy = InformationDropout(max_alpha=max_alpha, prior="log_normal", seed=0,
+                               name="dropout1")(features)
+    logits = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(noisy))
+    return keras.Model(inputs, logits)
+
+
+def test_disentangle_report_measures_the_total_correlation_of_the_log_activations(
+        tmp_path, capsys, shared_data_dir, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", shared_data_dir)
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = sweeps.runs("disentangle", str(CONFIGS))[:3]
+    # Three equal channels under almost no noise are perfectly correlated
+    # (total correlation without bound); under noise of scale about 1.5
+    # (max_alpha 3, sigmoid 0.5 at initialisation), which dwarfs the spread
+    # of log softplus(pixel) (< 0.7), they are nearly independent.
+    models = [_lognormal_model(True, 1e-6), _lognormal_model(True, 3.0),
+              _lognormal_model(False, 1e-6)]
+    for run, model in zip(runs, models):
+        _finished_run(root, run, {"deterministic_error": 0.01, "noisy_error": 0.02})
+        model.save(os.path.join(root, run.name, "model.keras"))
+        _write_config(root, run, {"name": "mnist", "data_dir": "", "options": {}})
+    reproduce.main(["report", "disentangle", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "disentangle.json")) as f:
+        summary = json.load(f)["runs"]
+    tc = [summary[str(run.overrides["model.beta"])]["total_correlation"] for run in runs]
+    # Equal channels: correlation 1 - O(1e-6 / var(log f)), so -1/2 log det
+    # per unit is several nats.
+    assert tc[0] > 3.0
+    assert 0 <= tc[1] < 0.02
+    # Three different filters of one image: correlated, but not copies.
+    assert 0.05 < tc[2] < tc[0]
+    assert summary[str(runs[0].overrides["model.beta"])]["layer"] == "dropout1"
+    assert os.path.getsize(os.path.join(output, "disentangle.png")) > 1000
+
+
+def _write_scalars(log_dir, tag, values_by_step):
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default():
+        for step, value in values_by_step:
+            tf.summary.scalar(tag, value, step=step)
+    writer.close()
+
+
+def test_scalar_history_keeps_the_last_value_of_a_repeated_step(tmp_path):
+    log_dir = str(tmp_path)
+    _write_scalars(log_dir, "information_flow/dropout1/total", [(0, 5.0), (1, 4.0)])
+    _write_scalars(log_dir, "other", [(1, 9.0)])
+    # A resumed run writes epoch 1 again, in a later event file.
+    _write_scalars(log_dir, "information_flow/dropout1/total", [(1, 3.5), (2, 3.0)])
+    assert reports.scalar_history(log_dir, "information_flow/dropout1/total") == {
+        0: 5.0, 1: 3.5, 2: 3.0}
+
+
+def test_flow_report_per_fraction_and_over_training(tmp_path, capsys):
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = sweeps.runs("flow", str(CONFIGS))
+    for run in runs:
+        fraction = run.overrides["model.filter_fraction"]
+        _finished_run(root, run, {"deterministic_error": 0.01})
+        layers = {name: {"total": 100.0 * scale, "per_unit": scale / fraction}
+                  for name, scale in (("dropout1", 2.0), ("dropout2", 1.0))}
+        with open(os.path.join(root, run.name, "information_flow.json"), "w") as f:
+            json.dump({"epoch": 5, "layers": layers}, f)
+        if fraction == 0.25:
+            for layer in layers:
+                _write_scalars(os.path.join(root, run.name, "tensorboard", "analysis"),
+                               f"information_flow/{layer}/total", [(0, 300.0), (1, 250.0)])
+    reproduce.main(["report", "flow", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "flow.json")) as f:
+        summary = json.load(f)
+    assert list(summary["flow"]) == ["0.0625", "0.125", "0.25", "0.5"]
+    assert summary["flow"]["0.125"]["dropout2"] == {"total": 100.0, "per_unit": 8.0}
+    assert summary["history"] == {"filter_fraction": 0.25, "total": {
+        "dropout1": {"1": 300.0, "2": 250.0}, "dropout2": {"1": 300.0, "2": 250.0}}}
+    assert os.path.getsize(os.path.join(output, "flow.png")) > 1000

@@ -9,11 +9,10 @@ from ml_collections import config_flags
 from infodropout_tf import sweeps
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
-ROWS = ["cluttered", "flow", "mlp_width", "plane", "vae"]
+ROWS = ["cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane", "vae"]
 
-# The commands docs/reproduce.py ran before the sweeps moved to configs/,
-# written out by hand from its `runs(row, data_dir)` (data_dir "/data").
-OLD_COMMANDS = {
+# The commands of docs/results.md, written out by hand (data_dir "/data").
+COMMANDS = {
     "vae": [
         ("vae_gaussian", "infodropout-train-vae --config=configs/mnist_vae.py "
          "--config.model.latent=gaussian --config.num_epochs=60"),
@@ -24,9 +23,10 @@ OLD_COMMANDS = {
         (f"cluttered_beta{beta}", "infodropout-train --config=configs/cluttered_all_cnn96.py "
          f"--config.model.beta={beta} --config.model.filter_fraction=0.25 "
          "--config.dataset.data_dir=/data --config.dataset.options.num_train=20000 "
-         "--config.dataset.options.num_test=2000 --config.num_epochs=8 "
-         "--config.optimizer.boundaries=(6,)")
-        for beta in ("0.5", "5.0")
+         "--config.dataset.options.num_test=2000 --config.optimizer.name=adam "
+         "--config.optimizer.learning_rate=0.001 --config.num_epochs=12 "
+         "--config.optimizer.boundaries=(9,)")
+        for beta in ("1.0", "0.1", "0.3")
     ],
     "plane": [
         (f"plane_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
@@ -34,10 +34,24 @@ OLD_COMMANDS = {
         for noise in ("information", "gaussian")
     ],
     "flow": [
-        (f"flow_f{fraction}", "infodropout-train --config=configs/mnist_all_cnn32.py "
-         f"--config.model.filter_fraction={fraction} --config.num_epochs=3 "
-         "--config.steps_per_epoch=200 --config.optimizer.boundaries=(2,) --config.eval_steps=20")
-        for fraction in ("0.125", "0.25", "0.5")
+        (f"softplus_f{fraction}_beta100", "infodropout-train --config=configs/mnist_all_cnn32.py "
+         f"--config.model.activation=softplus --config.model.beta=100.0 "
+         f"--config.model.filter_fraction={fraction} --config.num_epochs=6 "
+         "--config.optimizer.boundaries=(4,)")
+        for fraction in ("0.0625", "0.125", "0.25", "0.5")
+    ],
+    "disentangle": [
+        (f"softplus_f0.25_beta{beta:g}", "infodropout-train --config=configs/mnist_all_cnn32.py "
+         f"--config.model.activation=softplus --config.model.beta={beta} "
+         "--config.model.filter_fraction=0.25 --config.num_epochs=6 "
+         "--config.optimizer.boundaries=(4,)")
+        for beta in (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+    ],
+    "occlusion": [
+        (f"occluded_beta{beta:g}", "infodropout-train --config=configs/occluded_mnist_all_cnn32.py "
+         f"--config.model.beta={beta} --config.dataset.data_dir=/data --config.num_epochs=6 "
+         "--config.optimizer.boundaries=(4,) --config.nuisance.epochs=3")
+        for beta in (1.0, 10.0, 100.0, 1000.0, 10000.0)
     ],
 }
 
@@ -51,9 +65,9 @@ def test_rows_are_the_files_of_configs_sweeps():
     assert sweeps.rows(str(CONFIGS)) == ROWS
 
 
-@pytest.mark.parametrize("row", sorted(OLD_COMMANDS))
+@pytest.mark.parametrize("row", sorted(COMMANDS))
 def test_commands_are_those_the_results_were_measured_with(row):
-    assert _commands(row) == OLD_COMMANDS[row]
+    assert _commands(row) == COMMANDS[row]
 
 
 def test_mlp_width_commands_are_those_the_results_were_measured_with():
@@ -95,7 +109,10 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
         assert all(c.num_epochs == 10 and tuple(c.optimizer.boundaries) == (4, 8)
                    and c.model.depth == 3 for c in configs)
     if row == "cluttered":
-        assert [c.model.beta for c in configs] == [0.5, 5.0]
+        assert [c.model.beta for c in configs] == [1.0, 0.1, 0.3]
+        assert all(c.optimizer.name == "adam" and c.model.filter_fraction == 0.25
+                   and c.model.noise == "information" and c.model.activation == "relu"
+                   and c.model.max_alpha == 1.0 for c in configs)
         assert all(c.dataset.data_dir == "/data" and c.dataset.options.num_train == 20_000
                    and c.dataset.options.num_test == 2_000
                    and c.dataset.options.image_size == 96 for c in configs)
@@ -103,8 +120,15 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
         assert [c.model.latent for c in configs] == ["gaussian", "information_dropout"]
         assert all(c.model.name == "vae" and c.num_epochs == 60 for c in configs)
     if row == "flow":
-        assert [c.model.filter_fraction for c in configs] == [0.125, 0.25, 0.5]
-        assert all(c.steps_per_epoch == 200 and c.eval_steps == 20 for c in configs)
+        assert [c.model.filter_fraction for c in configs] == [0.0625, 0.125, 0.25, 0.5]
+    if row in ("flow", "disentangle"):
+        assert all(c.model.activation == "softplus" and c.model.noise == "information"
+                   and c.dataset.name == "mnist" for c in configs)
+    if row == "occlusion":
+        assert [c.model.beta for c in configs] == [1.0, 10.0, 100.0, 1000.0, 10000.0]
+        assert all(c.dataset.name == "occluded_mnist" and c.nuisance.enabled
+                   and c.nuisance.representation_layer == "dropout2"
+                   and c.model.filter_fraction == 0.25 for c in configs)
 
 
 def test_values_are_written_as_the_command_line_takes_them():
@@ -140,7 +164,8 @@ def test_by_default_the_sweeps_and_configs_are_the_packaged_ones():
 
 def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
     with pytest.raises(sweeps.SweepError,
-                       match=r"Unknown row 'cifar'; .* cluttered, flow, mlp_width, plane, vae"):
+                       match=r"Unknown row 'cifar'; .* cluttered, disentangle, flow, mlp_width, "
+                             r"occlusion, plane, vae"):
         sweeps.runs("cifar", str(CONFIGS))
     (tmp_path / "sweeps").mkdir()
     (tmp_path / "sweeps" / "twice.py").write_text(
@@ -151,3 +176,13 @@ def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
         sweeps.runs("twice", str(tmp_path))
     with pytest.raises(sweeps.SweepError, match=r"does not exist; pass --configs=DIR"):
         sweeps.runs("vae", str(tmp_path / "nowhere"))
+
+
+def test_flow_shares_its_quarter_width_run_with_disentangle():
+    # Same name, same workdir: the run must be the same experiment in both rows.
+    flow = {run.name: run for run in sweeps.runs("flow", str(CONFIGS))}
+    disentangle = {run.name: run for run in sweeps.runs("disentangle", str(CONFIGS))}
+    (shared,) = set(flow) & set(disentangle)
+    assert (flow[shared].load_config(str(CONFIGS)).to_json()
+            == disentangle[shared].load_config(str(CONFIGS)).to_json())
+    assert flow[shared].load_config(str(CONFIGS)).model.filter_fraction == 0.25

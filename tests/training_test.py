@@ -60,6 +60,10 @@ def _small(name, tmp_path, fake_cifar):
         data.prepare("cifar10", str(data_dir), source_dir=str(tmp_path), verify_checksum=False)
     if name == "occluded_cifar_all_cnn32":
         data.prepare("occluded_cifar10", str(data_dir))
+    if name == "occluded_mnist_all_cnn32":
+        config.dataset.options.num_train = 64
+        config.dataset.options.num_test = 32
+        data.prepare("occluded_mnist", str(data_dir), **config.dataset.options.to_dict())
     if name == "cluttered_all_cnn96":
         config.dataset.options.num_train = 64
         config.dataset.options.num_test = 32
@@ -94,7 +98,7 @@ def test_every_paper_experiment_has_a_config():
     assert CONFIG_NAMES == ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_all_cnn32",
                             "mnist_lenet_information_plane",
                             "mnist_mlp", "mnist_vae", "mnist_vib", "occluded_cifar_all_cnn32",
-                            "testing"]
+                            "occluded_mnist_all_cnn32", "testing"]
     cifar = load_config("cifar_all_cnn32")
     assert (cifar.batch_size, cifar.optimizer.learning_rate, cifar.optimizer.boundaries,
             cifar.num_epochs, cifar.model.weight_decay, cifar.model.beta, cifar.model.max_alpha,
@@ -109,6 +113,12 @@ def test_every_paper_experiment_has_a_config():
     assert flow.model.to_dict() == {**cifar.model.to_dict(), "input_shape": (28, 28, 1),
                                     "filter_fraction": 0.25}
     assert (flow.dataset.name, flow.batch_size, flow.optimizer.learning_rate) == ("mnist", 100, 0.05)
+    # Fig. 4 on MNIST: the same network on 32x32x1 frames, and the nuisance
+    # classifier on the last information-dropout layer.
+    occluded = load_config("occluded_mnist_all_cnn32")
+    assert occluded.model.to_dict() == {**flow.model.to_dict(), "input_shape": (32, 32, 1)}
+    assert (occluded.dataset.name, occluded.nuisance.enabled,
+            occluded.nuisance.representation_layer) == ("occluded_mnist", True, "dropout2")
     mlp = load_config("mnist_mlp")
     assert (mlp.optimizer.learning_rate, mlp.optimizer.boundaries, mlp.num_epochs) == (
         0.07, (30, 70), 80)
@@ -128,6 +138,7 @@ def test_config_smoke_run(name, tmp_path, fake_cifar):
         assert np.isfinite(metrics["loss"]) and metrics["iwae_log_likelihood"] < 0
     else:
         assert 0 <= metrics["deterministic_error"] <= 1 and 0 <= metrics["noisy_error"] <= 1
+        assert ("nuisance_error" in metrics) == config.nuisance.enabled
     assert sorted(os.listdir(workdir / "checkpoints")) == ["epoch_0001.keras", "epoch_0002.keras"]
     assert {"epoch_loss", "epoch_learning_rate"} <= _tags(workdir / "tensorboard" / "train")
     validation = _tags(workdir / "tensorboard" / "validation")

@@ -33,11 +33,10 @@ import tensorflow as tf
 from infodropout_tf import _validation
 from infodropout_tf import atomic_files
 from infodropout_tf import keras_utils
-from infodropout_tf.information.gaussian import total_correlation
+from infodropout_tf.information.gaussian import log_activation_total_correlation
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers import kl_layers
 from infodropout_tf.per_unit_kl import kl_map_functions
-from infodropout_tf.priors import LOG_FEATURE_FLOOR
 from infodropout_tf.priors import LogNormalPrior
 
 STRIP_HEIGHT = 12  # pixels of a row of strips, when the input is no image
@@ -240,11 +239,7 @@ class AnalysisSummaries(keras.callbacks.Callback):
         if not lognormal:
             return None
         _, alpha, features = results[lognormal[-1].name]
-        rng = np.random.default_rng(0)
-        log_z = (np.log(np.maximum(features, LOG_FEATURE_FLOOR))
-                 + alpha * rng.standard_normal(alpha.shape))
-        samples = log_z.reshape(-1, log_z.shape[-1])
-        return float(total_correlation(samples)) if len(samples) > samples.shape[1] else None
+        return log_activation_total_correlation(features, alpha)
 
     def _plot_heatmaps(self, grid, centres, names):
         labels = (["input"] if len(centres) > len(names) else []) + names

@@ -8,6 +8,7 @@ from infodropout_tf.information.bounds import label_information_bound
 from infodropout_tf.information.bounds import monte_carlo_cross_entropies
 from infodropout_tf.information.gaussian import gaussian_entropy_bound
 from infodropout_tf.information.gaussian import gaussian_mutual_information
+from infodropout_tf.information.gaussian import log_activation_total_correlation
 from infodropout_tf.information.gaussian import total_correlation
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information
 from infodropout_tf.information.kl_localization import kl_mass_inside_boxes

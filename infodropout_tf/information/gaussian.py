@@ -18,6 +18,7 @@ column means h = -inf, rejects them instead.
 import numpy as np
 
 from infodropout_tf import _validation
+from infodropout_tf.priors import LOG_FEATURE_FLOOR
 
 
 def _samples(name, samples):
@@ -120,3 +121,33 @@ def total_correlation(samples, per_dimension=True):
         correlation = covariance * scale[:, None] * scale[None, :]
         value = -0.5 * np.linalg.slogdet(correlation)[1]
     return value / samples.shape[1] if per_dimension else value
+
+
+def log_activation_total_correlation(features, alpha, seed=0):
+    """TC per unit of an information-dropout layer's noisy log-activations (Fig. 5).
+
+    With the log-normal prior the representation is log z = log f(x) +
+    alpha(x) eps, eps ~ N(0, 1) (paper Eq. 5 in the log domain); the paper
+    measures the total correlation of log z across the channels (units of
+    one position of a convolutional layer), so every example and position
+    is one sample. `features` below `LOG_FEATURE_FLOOR` are raised to it,
+    as the prior does.
+
+    Args:
+        features: (n, ..., channels) non-negative activations f(x) that the
+            layer multiplies by noise (e.g. softplus outputs).
+        alpha: Array of the same shape, the noise scales.
+        seed: Integer, seed of eps.
+
+    Returns:
+        Float, nats per channel; None when there are not more samples than
+        channels (no full-rank covariance).
+    """
+    features = np.asarray(features, np.float64)
+    alpha = np.asarray(alpha, np.float64)
+    noise = np.random.default_rng(seed).standard_normal(alpha.shape)
+    log_z = np.log(np.maximum(features, LOG_FEATURE_FLOOR)) + alpha * noise
+    samples = log_z.reshape(-1, log_z.shape[-1])
+    if len(samples) <= samples.shape[1]:
+        return None
+    return float(total_correlation(samples))
