@@ -121,10 +121,13 @@ def vae(finished, output):
         if latent not in workdirs:
             continue
         metrics, log = _metrics(workdirs[latent]), read_training_log(workdirs[latent])
-        summary[latent] = {"epochs": len(log["epoch"]), "elbo": -metrics["loss"],
+        # The ELBO is -(reconstruction + KL): `loss` weights the KL by beta.
+        elbo = -(metrics["reconstruction"] + metrics["kl"])
+        summary[latent] = {"epochs": len(log["epoch"]), "elbo": elbo,
                            "reconstruction": metrics["reconstruction"], "kl": metrics["kl"],
                            "iwae_k100": metrics["iwae_log_likelihood"]}
-        axis.plot(log["epoch"] + 1, -log["val_loss"], color=color, label=f"{latent} (here)")
+        axis.plot(log["epoch"] + 1, -(log["val_reconstruction"] + log["val_kl"]), color=color,
+                  label=f"{latent} (here)")
         axis.axhline(PAPER_VAE[latent], color=color, linestyle="--",
                      label=f"{latent} (paper, 300 epochs)")
     if "gaussian" in summary:
@@ -138,6 +141,65 @@ def vae(finished, output):
     axis.set_title("VAE on binarised MNIST (paper Table 1)")
     axis.legend()
     _write(output, "vae", summary, figure)
+
+
+def _latent_total_correlation(model, images):
+    """TC per unit of a VAE's code on `images`: of the posterior means for
+    the Gaussian latent, of the noisy log-activations for the
+    information-dropout latent (both the paper's Gaussian TC)."""
+    from infodropout_tf.information import log_activation_total_correlation
+    from infodropout_tf.information import total_correlation
+
+    hidden = model.encoder(images, training=False)
+    if model.latent_type == "gaussian":
+        return float(total_correlation(np.asarray(model.latent.posterior(hidden).mean())))
+    features = model.latent_features(hidden)
+    alpha = model.latent.noise_scale([features, hidden])
+    return log_activation_total_correlation(np.asarray(features), np.asarray(alpha))
+
+
+def beta_vae(finished, output):
+    """Rate (KL) against distortion (reconstruction) and the code's total
+    correlation, per latent and beta (paper Eq. 7)."""
+    import keras
+
+    num_images = 1000
+    images = np.concatenate([x for x, _ in _test_batches(finished[0][1],
+                                                         f"test[:{num_images}]")])
+    summary = {"protocol": f"test reconstruction (distortion) and KL (rate) in nats per image "
+                           f"on the 10,000 test images; total correlation per unit on the first "
+                           f"{num_images}: of the posterior means (Gaussian latent) or of the "
+                           f"noisy log-activations (information-dropout latent)",
+               "runs": {}}
+    for run, workdir in sorted(finished, key=lambda pair: pair[0].overrides["model.beta"]):
+        latent, beta = run.overrides["model.latent"], run.overrides["model.beta"]
+        metrics = _metrics(workdir)
+        model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+        summary["runs"].setdefault(latent, {})[str(beta)] = {
+            "distortion": metrics["reconstruction"], "rate": metrics["kl"],
+            "elbo": -(metrics["reconstruction"] + metrics["kl"]),
+            "total_correlation": _latent_total_correlation(model, images)}
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    curve_axis, tc_axis = figure.subplots(1, 2)
+    for latent, by_beta in summary["runs"].items():
+        betas = [float(beta) for beta in by_beta]
+        points = list(by_beta.values())
+        curve_axis.plot([p["rate"] for p in points], [p["distortion"] for p in points],
+                        marker="o", label=latent)
+        for beta, point in zip(betas, points):
+            curve_axis.annotate(f"{beta:g}", (point["rate"], point["distortion"]), fontsize=8,
+                                textcoords="offset points", xytext=(3, 3))
+        tc_axis.plot(betas, [p["total_correlation"] for p in points], marker="o", label=latent)
+    curve_axis.set_xlabel("rate: KL [nats per image]")
+    curve_axis.set_ylabel("distortion: reconstruction [nats per image]")
+    curve_axis.set_title("beta beside each point")
+    tc_axis.set_xscale("log", base=2)
+    tc_axis.set_xlabel("beta")
+    tc_axis.set_ylabel("total correlation [nats per unit]")
+    for axis in (curve_axis, tc_axis):
+        axis.legend()
+    figure.suptitle("beta-VAE on binarised MNIST, k = 1")
+    _write(output, "beta_vae", summary, figure)
 
 
 def mlp_width(finished, output):
@@ -398,5 +460,5 @@ def flow(finished, output):
     _write(output, "flow", summary, figure)
 
 
-REPORTS = {"vae": vae, "mlp_width": mlp_width, "cluttered": cluttered, "occlusion": occlusion,
-           "disentangle": disentangle, "plane": plane, "flow": flow}
+REPORTS = {"vae": vae, "beta_vae": beta_vae, "mlp_width": mlp_width, "cluttered": cluttered,
+           "occlusion": occlusion, "disentangle": disentangle, "plane": plane, "flow": flow}

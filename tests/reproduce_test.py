@@ -144,8 +144,10 @@ def test_training_log_keeps_the_last_row_of_each_epoch(tmp_path):
 def test_vae_report_from_finished_runs(tmp_path, capsys):
     root, output = str(tmp_path / "root"), str(tmp_path / "results")
     gaussian, information = sweeps.runs("vae", str(CONFIGS))
-    log = "epoch,loss,val_loss\n0,120.0,110.0\n1,105.0,101.0\n1,104.0,100.5\n2,100.0,98.0\n"
-    _finished_run(root, gaussian, {"loss": 96.5, "reconstruction": 67.0, "kl": 29.5,
+    log = ("epoch,loss,val_loss,val_reconstruction,val_kl\n0,120.0,110.0,80.0,30.0\n"
+           "1,105.0,101.0,75.0,26.0\n1,104.0,100.5,74.0,26.5\n2,100.0,98.0,70.0,28.0\n")
+    # `loss` weights the KL by beta (here 2 for the Gaussian run); the ELBO does not.
+    _finished_run(root, gaussian, {"loss": 67.0 + 2 * 29.5, "reconstruction": 67.0, "kl": 29.5,
                                    "iwae_log_likelihood": -92.0}, log)
     _finished_run(root, information, {"loss": 100.0, "reconstruction": 73.0, "kl": 27.0,
                                       "iwae_log_likelihood": -94.5}, log)
@@ -304,3 +306,43 @@ def test_flow_report_per_fraction_and_over_training(tmp_path, capsys):
     assert summary["history"] == {"filter_fraction": 0.25, "total": {
         "dropout1": {"1": 300.0, "2": 250.0}, "dropout2": {"1": 300.0, "2": 250.0}}}
     assert os.path.getsize(os.path.join(output, "flow.png")) > 1000
+
+
+def test_beta_vae_report_rate_distortion_and_total_correlation(tmp_path, capsys,
+                                                               shared_data_dir, monkeypatch):
+    from infodropout_tf import data
+    from infodropout_tf.models import VAE
+
+    monkeypatch.setenv("TFDS_DATA_DIR", shared_data_dir)
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = {run.name: run for run in sweeps.runs("beta_vae", str(CONFIGS))}
+    chosen = [("beta_vae_gaussian_beta4", "gaussian", 80.0, 10.0),
+              ("beta_vae_gaussian_beta0.25", "gaussian", 70.0, 30.0),
+              ("beta_vae_information_dropout_beta1", "information_dropout", 75.0, 25.0)]
+    models = {}
+    for name, latent, reconstruction, kl in chosen:
+        _finished_run(root, runs[name], {"reconstruction": reconstruction, "kl": kl})
+        models[name] = VAE(latent, seed=0)
+        models[name].save(os.path.join(root, name, "model.keras"))
+        _write_config(root, runs[name], {"name": "binarized_mnist", "data_dir": "",
+                                         "options": {}})
+    reproduce.main(["report", "beta_vae", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "beta_vae.json")) as f:
+        summary = json.load(f)["runs"]
+    assert list(summary["gaussian"]) == ["0.25", "4.0"]  # by beta
+    assert summary["gaussian"]["4.0"]["distortion"] == 80.0
+    assert summary["gaussian"]["4.0"]["rate"] == 10.0
+    assert summary["gaussian"]["4.0"]["elbo"] == -90.0
+    # The Gaussian latent's TC is that of its posterior means on the first
+    # 1,000 test images, -1/2 log det of their correlation, per unit.
+    images = np.concatenate([x for x, _ in data.load("binarized_mnist", "test[:1000]",
+                                                     batch_size=500)])
+    model = models["beta_vae_gaussian_beta4"]
+    means = np.asarray(model.latent.posterior(model.encoder(images)).mean(), np.float64)
+    expected = -0.5 * np.linalg.slogdet(np.corrcoef(means, rowvar=False))[1] / means.shape[1]
+    assert summary["gaussian"]["4.0"]["total_correlation"] == pytest.approx(expected, rel=1e-4)
+    information = summary["information_dropout"]["1.0"]
+    assert information["rate"] == 25.0 and np.isfinite(information["total_correlation"])
+    assert os.path.getsize(os.path.join(output, "beta_vae.png")) > 1000

@@ -9,7 +9,7 @@ from ml_collections import config_flags
 from infodropout_tf import sweeps
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
-ROWS = ["cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane", "vae"]
+ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane", "vae"]
 
 # The commands of docs/results.md, written out by hand (data_dir "/data").
 COMMANDS = {
@@ -124,6 +124,11 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
     if row in ("flow", "disentangle"):
         assert all(c.model.activation == "softplus" and c.model.noise == "information"
                    and c.dataset.name == "mnist" for c in configs)
+    if row == "beta_vae":
+        assert [(c.model.latent, c.model.beta) for c in configs] == [
+            (latent, beta) for latent in ("gaussian", "information_dropout")
+            for beta in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)]
+        assert all(c.model.width_multiplier == 1 and c.num_epochs == 60 for c in configs)
     if row == "occlusion":
         assert [c.model.beta for c in configs] == [1.0, 10.0, 100.0, 1000.0, 10000.0]
         assert all(c.dataset.name == "occluded_mnist" and c.nuisance.enabled
@@ -164,7 +169,7 @@ def test_by_default_the_sweeps_and_configs_are_the_packaged_ones():
 
 def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
     with pytest.raises(sweeps.SweepError,
-                       match=r"Unknown row 'cifar'; .* cluttered, disentangle, flow, mlp_width, "
+                       match=r"Unknown row 'cifar'; .* beta_vae, cluttered, disentangle, flow, mlp_width, "
                              r"occlusion, plane, vae"):
         sweeps.runs("cifar", str(CONFIGS))
     (tmp_path / "sweeps").mkdir()

@@ -1,0 +1,20 @@
+"""beta-VAE: rate, distortion and total correlation against beta (paper Eq. 7, sections 5 and 7).
+
+The VAE of `mnist_vae.py` (k = 1) with each latent at six betas from 0.25
+to 8, for 60 epochs with the learning rate divided by 10 at epoch 30 (the
+first drop of the paper's 300-epoch schedule). Results: docs/results.md,
+row "beta-VAE".
+"""
+
+from infodropout_tf.sweeps import Run
+
+BETAS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def get_runs(data_dir):
+    del data_dir  # binarised MNIST from $TFDS_DATA_DIR
+    return [Run(f"beta_vae_{latent}_beta{beta:g}", "mnist_vae.py",
+                {"model.latent": latent, "model.beta": beta, "num_epochs": 60,
+                 "optimizer.boundaries": (30,)},
+                trainer="infodropout-train-vae")
+            for latent in ("gaussian", "information_dropout") for beta in BETAS]
