@@ -18,31 +18,17 @@ entropy is 0, so H[Z'|X] = 0 and H[Z'] = I(X; Z')):
 layer's `activity_regularizer`. Keras divides activity penalties by the
 batch size, so they return batch totals (E||Z||^2 times the batch; the
 batch variance statistic times the batch). The noise itself is the layer
-`infodropout_tf.layers.ZeroEntropyNoise`.
+`infodropout_tf.layers.ZeroEntropyNoise`. The penalties themselves are the
+functions of `infodropout_tf/surrogates.py`, which `models.Classifier`
+applies by name (its `surrogate` argument, the configs'
+`model.regularizer`).
 """
-
-import math
 
 import keras
 from keras import ops
 
 from infodropout_tf import _validation
-
-
-def _flat(z):
-    z = ops.cast(z, "float32")
-    return ops.reshape(z, (ops.shape(z)[0], -1))
-
-
-def _gaussian_entropy_of_noisy(z, weights=None):
-    """sum_j 1/2 log(2 pi e Var[z_j] + 1) with optional example weights."""
-    if weights is None:
-        variance = ops.var(z, axis=0)
-    else:
-        total = ops.maximum(ops.sum(weights), 1e-12)
-        mean = ops.sum(z * weights[:, None], axis=0) / total
-        variance = ops.sum(ops.square(z - mean) * weights[:, None], axis=0) / total
-    return 0.5 * ops.sum(ops.log(2.0 * math.pi * math.e * variance + 1.0))
+from infodropout_tf import surrogates
 
 
 def _check_weight(weight):
@@ -57,7 +43,8 @@ class SquaredNorm(keras.regularizers.Regularizer):
         self.weight = _check_weight(weight)
 
     def __call__(self, z):
-        return self.weight * ops.sum(ops.square(_flat(z)))
+        batch = ops.cast(ops.shape(z)[0], "float32")
+        return self.weight * batch * surrogates.squared_norm(z)
 
     def get_config(self):
         return {"weight": self.weight}
@@ -71,9 +58,8 @@ class LogVariance(keras.regularizers.Regularizer):
         self.weight = _check_weight(weight)
 
     def __call__(self, z):
-        z = _flat(z)
         batch = ops.cast(ops.shape(z)[0], "float32")
-        return self.weight * batch * _gaussian_entropy_of_noisy(z)
+        return self.weight * batch * surrogates.log_variance(z)
 
     def get_config(self):
         return {"weight": self.weight}
@@ -97,14 +83,8 @@ class ConditionalLogVariance(keras.layers.Layer):
 
     def call(self, inputs):
         z, labels = inputs
-        flat = _flat(z)
-        one_hot = ops.one_hot(ops.cast(ops.reshape(labels, (-1,)), "int32"), self.num_classes)
-        batch = ops.cast(ops.shape(flat)[0], "float32")
-        penalty = 0.0
-        for c in range(self.num_classes):
-            weights = one_hot[:, c]
-            penalty += ops.sum(weights) / batch * _gaussian_entropy_of_noisy(flat, weights)
-        self.add_loss(self.weight * penalty)
+        self.add_loss(self.weight * surrogates.conditional_log_variance(
+            z, labels, self.num_classes))
         return z
 
     def compute_output_spec(self, inputs):
