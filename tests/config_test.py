@@ -14,8 +14,9 @@ from infodropout_tf.training import config as config_lib
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 # Written out by hand: the experiments of the README's table of configs.
 NAMES = ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_all_cnn32",
-         "mnist_lenet_information_plane", "mnist_mlp", "mnist_vae", "mnist_vib",
-         "occluded_cifar_all_cnn32", "testing"]
+         "mnist_lenet_information_plane", "mnist_lenet_surrogate", "mnist_mlp", "mnist_vae",
+         "mnist_vib",
+         "occluded_cifar_all_cnn32", "occluded_mnist_all_cnn32", "testing"]
 
 
 def test_the_packaged_configs_are_the_checkouts_configs_folder():
@@ -95,3 +96,30 @@ def test_a_ramp_of_beta_needs_the_configs_model_beta():
                              r"`model.beta`, which this config does not set; set "
                              r"config.model.beta in the config file\.$"):
         config_lib.validate(config)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("model.regularizer", "l2",
+     r"^invalid config field `model.regularizer`: expected one of \['none', 'squared_norm', "
+     r"'log_variance', 'conditional_log_variance'\], received 'l2'\.$"),
+    ("model.regularizer_weight", -0.1,
+     r"^invalid config field `model.regularizer_weight`: expected a finite number >= 0, "
+     r"received -0\.1\.$"),
+])
+def test_a_bad_surrogate_field_is_one_line(field, value, expected):
+    config = config_lib.base_config()
+    config.update_from_flattened_dict({field: value})
+    with pytest.raises(config_lib.ConfigError, match=expected):
+        config_lib.validate(config)
+
+
+def test_only_a_chosen_surrogate_reaches_the_model_builder():
+    from infodropout_tf.training import experiment
+
+    config = config_lib.base_config()
+    config.model.name = "vib"
+    assert "regularizer" not in experiment.model_config(config, num_train=10)
+    config.model.name = "lenet"
+    config.model.regularizer, config.model.regularizer_weight = "log_variance", 0.01
+    built = experiment.model_config(config, num_train=10)
+    assert (built["regularizer"], built["regularizer_weight"]) == ("log_variance", 0.01)

@@ -104,3 +104,44 @@ def test_estimators_name_the_bad_argument(estimate, name, received):
     with pytest.raises(ValueError, match=rf"^Invalid value received for argument `{name}`\. "
                                          rf"Expected .*{received}"):
         estimate()
+
+
+# Additive noise of fixed scale (Kirsch et al.'s zero-entropy noise) --------------
+
+ZERO_ENTROPY_STD = math.sqrt(1 / (2 * math.pi * math.e))
+
+
+def test_additive_noise_separated_points_give_log_n_and_one_point_zero():
+    separated = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
+    for points, expected in ((separated[:2], math.log(2)), (separated, math.log(4))):
+        estimate = information.additive_gaussian_information(points, ZERO_ENTROPY_STD,
+                                                             num_samples=2000, seed=0)
+        # Components 400 standard deviations apart: every sample's term is
+        # log n up to exp(-10^5).
+        assert estimate["mutual_information"] == pytest.approx(expected, abs=1e-9)
+        # Zero-entropy noise: h(Z'|X) = 0, so h(Z') = I(X; Z').
+        assert estimate["conditional_entropy"] == pytest.approx(0.0, abs=1e-12)
+        assert estimate["entropy"] == pytest.approx(expected, abs=1e-9)
+    single = information.additive_gaussian_information(np.ones((1, 84)), ZERO_ENTROPY_STD)
+    assert single["mutual_information"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_additive_noise_overlapping_points_match_quadrature():
+    # Two points one noise standard deviation apart in one dimension:
+    # I = h(mixture) - h(N(0, s^2)), the mixture's entropy by quadrature.
+    s = 0.7
+    density = lambda z: 0.5 * (math.exp(-z * z / (2 * s * s))  # noqa: E731
+                               + math.exp(-(z - s) ** 2 / (2 * s * s))) / (s * math.sqrt(2 * math.pi))
+    mixture_entropy = integrate.quad(lambda z: -density(z) * math.log(density(z)), -12, 13)[0]
+    exact = mixture_entropy - 0.5 * math.log(2 * math.pi * math.e * s * s)
+    estimate = information.additive_gaussian_information([[0.0], [s]], s, num_samples=20_000,
+                                                         seed=1)
+    assert 0.05 < exact < 0.2  # far from both 0 and log 2
+    assert abs(estimate["mutual_information"] - exact) < \
+        4 * estimate["mutual_information_standard_error"]
+    assert estimate["conditional_entropy"] == pytest.approx(0.5 * math.log(2 * math.pi * math.e * s * s))
+
+
+def test_additive_noise_rejects_a_non_positive_scale():
+    with pytest.raises(ValueError, match=r"`noise_std`.*Received: noise_std=0"):
+        information.additive_gaussian_information(np.ones((3, 2)), 0.0)

@@ -202,7 +202,7 @@ class _NoData:
      "for InformationDropout layers). Received: estimators={'dense': 'closed_form_kl'}"),
     ({"dropout": "gaussian_mixture"},
      "Expected for layer 'dropout', a BinaryDropout, one of ['binning', 'mine'] "
-     "('gaussian_mixture' holds only for GaussianDropout layers). "
+     "('gaussian_mixture' holds only for GaussianDropout or ZeroEntropyNoise layers). "
      "Received: estimators={'dropout': 'gaussian_mixture'}"),
     ({"logits": "mine"}, "Expected only layers of layer_names ['dense', 'dropout']; add 'logits' "
                          "to layer_names. Received: estimators={'logits': 'mine'}"),
@@ -226,3 +226,34 @@ def test_the_callback_checks_estimators_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"'closed_form_kl' holds only for InformationDropout"):
         plane.on_train_begin()
     assert os.listdir(workdir) == []
+
+
+def _dense_and_zero_entropy_noise():
+    inputs = keras.Input((2,))
+    dense = keras.layers.Dense(2, name="dense")
+    z = layers.ZeroEntropyNoise(seed=0, name="noise")(dense(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="logits")(z))
+    dense.set_weights([np.eye(2, dtype="float32"), np.zeros(2, "float32")])  # Z = X
+    return model
+
+
+@pytest.mark.parametrize("points, preserved, residual", [
+    # Four points 400 noise deviations apart, two per class: Z' tells all
+    # four apart (log 4) and, within a class, the two (log 2).
+    ([[0, 0], [100, 0], [0, 100], [100, 100]], np.log(4), np.log(2)),
+    # Each class one point, twice: log 2 preserved, nothing residual.
+    ([[0, 0], [0, 0], [100, 100], [100, 100]], np.log(2), 0.0),
+])
+def test_zero_entropy_noise_gets_the_mixture_estimate_and_its_residual(points, preserved,
+                                                                       residual):
+    model = _dense_and_zero_entropy_noise()
+    assert information.plane.default_estimator(model.get_layer("noise")) == "gaussian_mixture"
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.asarray(points, "float32"), np.array([0, 0, 1, 1]))).batch(4)
+    rows = information.estimate_information_plane(model, ["noise"], data, num_samples=2,
+                                                  gaussian_samples=500)
+    assert [(r["estimator"], "residual_information" in r) for r in rows] == [
+        ("gaussian_mixture", True), ("binning", False)]
+    # I(X; Z') = H(Z') and H(Z'|Y) of the mixture with variance 1/(2 pi e).
+    assert rows[0]["mutual_information_x"] == pytest.approx(preserved, abs=1e-9)
+    assert rows[0]["residual_information"] == pytest.approx(residual, abs=1e-9)

@@ -154,3 +154,25 @@ def test_models_export_saved_models_read_in_a_fresh_process(tmp_path):
     for key, values in outputs.items():
         np.testing.assert_allclose(np.asarray(values, "float32"), expected[key],
                                    rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("name, layer", [("lenet", "dense2"), ("mlp", "dense3")])
+def test_zero_entropy_noise_and_a_surrogate_survive_a_keras_file(name, layer, tmp_path):
+    model = models.build({"name": name, "noise": "zero_entropy", "seed": 0,
+                          "regularizer": "conditional_log_variance", "regularizer_weight": 0.3})
+    noise_layer = model.network.get_layer("dropout" if name == "lenet" else "dropout3")
+    assert isinstance(noise_layer, layers.ZeroEntropyNoise)
+    # Z is the input of that noise layer, the penultimate block's features.
+    assert model.network.get_layer(layer).output is noise_layer.input[0]
+    model.compile(keras.optimizers.SGD(1e-3))
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(size=(8, 28, 28, 1)).astype("float32"), np.arange(8) % 3
+    model.fit(x, y, epochs=1, verbose=0)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert (restored.surrogate, restored.surrogate_weight, restored.surrogate_layer) == (
+        "conditional_log_variance", 0.3, layer)
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert expected["surrogate"] > 0
+    assert restored.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected)

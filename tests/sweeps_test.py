@@ -9,7 +9,8 @@ from ml_collections import config_flags
 from infodropout_tf import sweeps
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
-ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane", "vae"]
+ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane",
+        "surrogate", "vae"]
 
 # The commands of docs/results.md, written out by hand (data_dir "/data").
 COMMANDS = {
@@ -32,6 +33,16 @@ COMMANDS = {
         (f"plane_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
          f"--config.model.noise={noise} --config.num_epochs=10")
         for noise in ("information", "gaussian")
+    ],
+    "surrogate": [
+        ("surrogate_none", "infodropout-train --config=configs/mnist_lenet_surrogate.py "
+         "--config.model.regularizer=none --config.model.regularizer_weight=0.0")
+    ] + [
+        (f"surrogate_{regularizer}_gamma{name}",
+         "infodropout-train --config=configs/mnist_lenet_surrogate.py "
+         f"--config.model.regularizer={regularizer} --config.model.regularizer_weight={gamma}")
+        for regularizer in ("squared_norm", "log_variance", "conditional_log_variance")
+        for name, gamma in (("0.001", "0.001"), ("0.01", "0.01"), ("0.1", "0.1"), ("1", "1.0"))
     ],
     "flow": [
         (f"softplus_f{fraction}_beta100", "infodropout-train --config=configs/mnist_all_cnn32.py "
@@ -170,7 +181,7 @@ def test_by_default_the_sweeps_and_configs_are_the_packaged_ones():
 def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
     with pytest.raises(sweeps.SweepError,
                        match=r"Unknown row 'cifar'; .* beta_vae, cluttered, disentangle, flow, mlp_width, "
-                             r"occlusion, plane, vae"):
+                             r"occlusion, plane, surrogate, vae"):
         sweeps.runs("cifar", str(CONFIGS))
     (tmp_path / "sweeps").mkdir()
     (tmp_path / "sweeps" / "twice.py").write_text(

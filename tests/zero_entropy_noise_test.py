@@ -30,5 +30,5 @@ def test_zero_entropy_noise_has_variance_one_over_two_pi_e():
 @pytest.mark.parametrize("dtype", ["int32", "bool"])
 def test_zero_entropy_noise_rejects_integer_inputs(dtype):
     with pytest.raises(ValueError, match=rf"ZeroEntropyNoise layer 'noise' expects "
-                                         rf"floating-point inputs\. .*dtype {dtype}"):
+                                         rf"floating-point features\. .*dtype {dtype}"):
         information.ZeroEntropyNoise(seed=0, name="noise")(np.ones((2, 3), dtype), training=True)

@@ -10,6 +10,7 @@ from infodropout_tf.information.gaussian import gaussian_entropy_bound
 from infodropout_tf.information.gaussian import gaussian_mutual_information
 from infodropout_tf.information.gaussian import log_activation_total_correlation
 from infodropout_tf.information.gaussian import total_correlation
+from infodropout_tf.information.gaussian_dropout import additive_gaussian_information
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information
 from infodropout_tf.information.kl_localization import kl_mass_inside_boxes
 from infodropout_tf.information.mine import mine_lower_bound

@@ -6,9 +6,15 @@ Each layer's I(X; Z) comes from the estimator chosen for it by name
 * `"closed_form_kl"` (default for `InformationDropout`, and only for it): the
   closed-form bound E_x KL (`bounds.py`; relative to the prior's constant
   for the log-uniform prior, flagged in the rows);
-* `"gaussian_mixture"` (default for `GaussianDropout`, and only for it): the
-  Gaussian-mixture estimate of Adilova, Geiger & Fischer
-  (`gaussian_dropout.py`) on the noise-free representation;
+* `"gaussian_mixture"` (default for `GaussianDropout` and
+  `ZeroEntropyNoise`, and only for them): the Gaussian-mixture estimate of
+  Adilova, Geiger & Fischer (`gaussian_dropout.py`) on the noise-free
+  representation, with the multiplicative noise of Gaussian dropout or the
+  additive N(0, 1/(2 pi e)) of zero-entropy noise (Kirsch, Lyle & Gal),
+  where I(X; Z') = H(Z'). For a zero-entropy layer the row also holds
+  `residual_information`, their I(X; Z'|Y) = H(Z'|Y): the same estimate
+  within each class, averaged with the classes' frequencies (each class's
+  estimate is at most log of its number of examples);
 * `"binning"` (default for any other layer): the binning estimate of the
   layer's noise-free output;
 * `"mine"` (any layer): the MINE lower bound (`mine.py`) between the
@@ -44,21 +50,25 @@ from infodropout_tf import atomic_files
 from infodropout_tf import keras_utils
 from infodropout_tf.information import bounds
 from infodropout_tf.information.binning import binning_information
+from infodropout_tf.information.gaussian_dropout import additive_gaussian_information
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information
 from infodropout_tf.information.mine import mine_lower_bound
 from infodropout_tf.layers import GaussianDropout
 from infodropout_tf.layers import InformationDropout
+from infodropout_tf.layers import ZeroEntropyNoise
 from infodropout_tf.layers.noise_layer import NoiseLayer
 from infodropout_tf.layers.noise_layer import sampling_at_inference
 from infodropout_tf.layers.noise_layer import suppress_noise
+from infodropout_tf.layers.zero_entropy_noise import ZERO_ENTROPY_VARIANCE
 
 FIELDS = ("epoch", "split", "layer", "estimator", "mutual_information_x",
           "mutual_information_y", "relative_to_prior_constant")
 
 ESTIMATORS = ("closed_form_kl", "gaussian_mixture", "binning", "mine")
 
-# The estimators that hold for one kind of layer only, and that kind.
-_LAYER_TYPES = {"closed_form_kl": InformationDropout, "gaussian_mixture": GaussianDropout}
+# The estimators that hold for some kinds of layer only, and those kinds.
+_LAYER_TYPES = {"closed_form_kl": (InformationDropout,),
+                "gaussian_mixture": (GaussianDropout, ZeroEntropyNoise)}
 
 
 def valid_estimators(layer):
@@ -69,8 +79,8 @@ def valid_estimators(layer):
 
 def default_estimator(layer):
     """The estimator of `layer` by its type: `"closed_form_kl"` for
-    information dropout, `"gaussian_mixture"` for Gaussian dropout, else
-    `"binning"`."""
+    information dropout, `"gaussian_mixture"` for Gaussian dropout and
+    zero-entropy noise, else `"binning"`."""
     for name, layer_type in _LAYER_TYPES.items():
         if isinstance(layer, layer_type):
             return name
@@ -115,7 +125,8 @@ def choose_estimators(model, layer_names, estimators=None):
         ValueError: an unknown estimator, a layer not in `layer_names`, or
             an estimator that does not hold for its layer
             (`closed_form_kl` off an `InformationDropout` layer,
-            `gaussian_mixture` off a `GaussianDropout` layer).
+            `gaussian_mixture` off a `GaussianDropout` or
+            `ZeroEntropyNoise` layer).
     """
     estimators = _check_estimators(estimators, layer_names)
     network = keras_utils.network_of(model)
@@ -125,7 +136,7 @@ def choose_estimators(model, layer_names, estimators=None):
         estimator = estimators.get(name, default_estimator(layer))
         valid = valid_estimators(layer)
         if estimator not in valid:
-            required = _LAYER_TYPES[estimator].__name__
+            required = " or ".join(t.__name__ for t in _LAYER_TYPES[estimator])
             raise _validation.error(
                 "estimators", f"for layer {name!r}, a {type(layer).__name__}, one of "
                 f"{list(valid)} ({estimator!r} holds only for {required} layers)",
@@ -225,7 +236,9 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     Returns:
         A list of dicts with the keys of `FIELDS` but `epoch` and `split`:
         for each layer, a row of its estimator and, unless that is binning,
-        a binning row beside it.
+        a binning row beside it. A zero-entropy layer's Gaussian-mixture
+        row also has `residual_information`, I(X; Z'|Y) = H(Z'|Y) (JSON
+        only, not a CSV column).
 
     Raises:
         ValueError: for an argument out of its range, or an estimator that
@@ -254,6 +267,19 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
             rows.append({"layer": name, "estimator": estimator,
                          "mutual_information_x": bound["mutual_information_bound"],
                          "relative_to_prior_constant": bound["relative_to_prior_constant"]})
+        elif estimator == "gaussian_mixture" and isinstance(layer, ZeroEntropyNoise):
+            options = {"noise_std": np.sqrt(ZERO_ENTROPY_VARIANCE),
+                       "num_components": gaussian_components,
+                       "num_samples": gaussian_samples, "seed": seed}
+            estimate = additive_gaussian_information(features, **options)
+            # H(Z'|Y) = sum_c p(c) H(Z'|Y=c), with H(Z'|X) = 0 in each class.
+            residual = sum(np.mean(labels == c) * additive_gaussian_information(
+                features[labels == c], **options)["mutual_information"]
+                for c in np.unique(labels))
+            rows.append({"layer": name, "estimator": estimator,
+                         "mutual_information_x": estimate["mutual_information"],
+                         "residual_information": float(residual),
+                         "relative_to_prior_constant": False})
         elif estimator == "gaussian_mixture":
             estimate = gaussian_dropout_information(
                 features, layer.stddev, num_components=gaussian_components,

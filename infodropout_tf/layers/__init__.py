@@ -24,6 +24,7 @@ NOISE_LAYERS = {
     "gaussian": GaussianDropout,
     "constant_lognormal": ConstantLogNormalNoise,
     "none": NoNoise,
+    "zero_entropy": ZeroEntropyNoise,
 }
 
 
@@ -32,11 +33,13 @@ def get(noise, **kwargs):
 
     Args:
         noise: One of `"information"`, `"binary"`, `"gaussian"`,
-            `"constant_lognormal"`, `"none"`.
+            `"constant_lognormal"`, `"none"`, `"zero_entropy"`.
         **kwargs: Arguments of that layer's constructor (`name` included).
 
     Returns:
-        A new `MultiplicativeNoise` layer.
+        A new `MultiplicativeNoise` layer, or for `"zero_entropy"` the
+        additive `ZeroEntropyNoise` (Kirsch, Lyle & Gal), which takes the
+        same call forms.
 
     Raises:
         ValueError: if `noise` is not a known noise layer.

@@ -22,15 +22,40 @@ class ZeroEntropyNoise(NoiseLayer):
     """Adds N(0, 1/(2 pi e)) noise, whose entropy is 0, when training.
 
     Like the other noise layers it takes floating-point inputs only: noise
-    added to integers would be truncated away.
+    added to integers would be truncated away. It accepts the two call
+    forms of the multiplicative layers, so that a model swaps it in by name
+    (`layers.get("zero_entropy")`): `layer(features)` and
+    `layer([features, block_inputs])`, whose `block_inputs` it ignores.
+
+    Args: those of `NoiseLayer` (`stochastic_inference`, `seed`).
     """
 
+    @staticmethod
+    def _features(inputs):
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    "Expected `inputs` to be a tensor of features or a list "
+                    "[features, block_inputs] of two tensors. "
+                    f"Received: a list of {len(inputs)} tensors."
+                )
+            return inputs[0]
+        return inputs
+
     def call(self, inputs, training=None):
-        _validation.floating_tensor(self, "inputs", inputs)
+        features = self._features(inputs)
+        _validation.floating_tensor(self, "features", features)
         if not self.noise_active(training):
-            return inputs
-        noise = math.sqrt(ZERO_ENTROPY_VARIANCE) * self.standard_normal(ops.shape(inputs))
-        return ops.cast(ops.cast(inputs, "float32") + noise, inputs.dtype)
+            return features
+        noise = math.sqrt(ZERO_ENTROPY_VARIANCE) * self.standard_normal(ops.shape(features))
+        return ops.cast(ops.cast(features, "float32") + noise, features.dtype)
 
     def compute_output_shape(self, input_shape):
-        return input_shape
+        if isinstance(input_shape, list) and isinstance(input_shape[0], (list, tuple)):
+            return tuple(input_shape[0])
+        return tuple(input_shape)
+
+    def compute_output_spec(self, inputs, training=None):
+        features = self._features(inputs)
+        _validation.floating_tensor(self, "features", features)
+        return keras.KerasTensor(features.shape, dtype=features.dtype)

@@ -34,7 +34,9 @@ def noise_layer(
 
     Args:
         noise: `"information"`, `"binary"`, `"gaussian"`,
-            `"constant_lognormal"` or `"none"`.
+            `"constant_lognormal"`, `"zero_entropy"` (additive N(0, 1/(2 pi
+            e)) noise of Kirsch, Lyle & Gal, for the surrogate objectives)
+            or `"none"`.
         activation: `"relu"` or `"softplus"`; selects the information-dropout
             prior (log-uniform or log-normal, as the original's
             `lognorm_prior` does with softplus).
@@ -48,7 +50,8 @@ def noise_layer(
         seed: Integer or None.
 
     Returns:
-        A `MultiplicativeNoise` layer to call as `layer([features, inputs])`.
+        A noise layer to call as `layer([features, inputs])`: a
+        `MultiplicativeNoise`, or a `ZeroEntropyNoise` for `"zero_entropy"`.
     """
     check_activation(activation)
     if noise == "information":

@@ -12,6 +12,8 @@ def lenet(
     activation="relu",
     weight_decay=0.0,
     noise="information",
+    regularizer="none",
+    regularizer_weight=0.0,
     **noise_options,
 ):
     """LeNet-5 (LeCun et al. 1998) for information-plane experiments.
@@ -28,7 +30,13 @@ def lenet(
         input_shape: Tuple (height, width, channels).
         activation: `"relu"` or `"softplus"`.
         weight_decay: Float, coefficient of sum ||v||^2 / 2.
-        noise: Name of the noise (see `blocks.noise_layer`).
+        noise: Name of the noise (see `blocks.noise_layer`); `"zero_entropy"`
+            for the surrogate objectives of Kirsch, Lyle & Gal.
+        regularizer: Surrogate information-bottleneck penalty on the
+            representation Z the penultimate dropout block, the 84-unit `dense2` output, receives (see
+            `Classifier`): `"none"`, `"squared_norm"`, `"log_variance"` or
+            `"conditional_log_variance"`.
+        regularizer_weight: Finite float >= 0, its weight gamma.
         **noise_options: `max_alpha`, `beta`, `num_train_examples`,
             `dropout_rate`, `constant_alpha`, `seed`.
 
@@ -49,4 +57,5 @@ def lenet(
     )
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     network = keras.Model(inputs, logits, name="lenet_network")
-    return Classifier(network, weight_decay=weight_decay, name="lenet")
+    return Classifier(network, weight_decay=weight_decay, surrogate=regularizer,
+                      surrogate_weight=regularizer_weight, surrogate_layer="dense2", name="lenet")

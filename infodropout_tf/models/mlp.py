@@ -15,6 +15,8 @@ def mlp(
     activation="relu",
     weight_decay=0.0,
     noise="information",
+    regularizer="none",
+    regularizer_weight=0.0,
     **noise_options,
 ):
     """A multilayer perceptron with a dropout block after every hidden layer.
@@ -31,7 +33,14 @@ def mlp(
         depth: Integer, number of hidden layers.
         activation: `"relu"` or `"softplus"`.
         weight_decay: Float, coefficient of sum ||v||^2 / 2.
-        noise: Name of the noise (see `blocks.noise_layer`).
+        noise: Name of the noise (see `blocks.noise_layer`); `"zero_entropy"`
+            for the surrogate objectives of Kirsch, Lyle & Gal.
+        regularizer: Surrogate information-bottleneck penalty on the
+            representation Z the last dropout block, the last hidden layer's
+            (`dense<depth>`) output, receives (see
+            `Classifier`): `"none"`, `"squared_norm"`, `"log_variance"` or
+            `"conditional_log_variance"`.
+        regularizer_weight: Finite float >= 0, its weight gamma.
         **noise_options: `max_alpha`, `beta`, `num_train_examples`,
             `dropout_rate`, `constant_alpha`, `seed`.
 
@@ -51,4 +60,6 @@ def mlp(
         )([hidden, x])
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     network = keras.Model(inputs, logits, name="mlp_network")
-    return Classifier(network, weight_decay=weight_decay, name="mlp")
+    return Classifier(network, weight_decay=weight_decay, surrogate=regularizer,
+                      surrogate_weight=regularizer_weight, surrogate_layer=f"dense{depth}",
+                      name="mlp")
