@@ -169,3 +169,19 @@ def test_readme_beta_example_warms_up_logs_and_reassigns_beta(tmp_path, monkeypa
     cross_entropy = model.evaluate(images, labels, verbose=0, return_dict=True)["loss"]
     np.testing.assert_allclose(logs["loss"], cross_entropy + 3.0 * logs["kl_noise"] / 192,
                                rtol=1e-5)
+
+
+def test_readme_surrogate_example_adds_the_penalty_and_the_residual_information():
+    (example,) = _python_blocks("Surrogate information-bottleneck objectives")
+    namespace = {}
+    exec(compile(example, str(README), "exec"), namespace)
+
+    history, row = namespace["history"].history, namespace["row"]
+    # loss = cross-entropy + gamma * surrogate, epoch by epoch (means of the batches).
+    np.testing.assert_allclose(
+        history["loss"], np.add(history["cross_entropy"], 0.01 * np.array(history["surrogate"])),
+        rtol=1e-5)
+    assert all(value > 0 for value in history["surrogate"])
+    assert row["estimator"] == "gaussian_mixture"
+    # H(Z'|Y) <= H(Z') = I(X; Z') <= log 32 (the mixture over the 32 examples).
+    assert 0 < row["residual_information"] < row["mutual_information_x"] <= np.log(32)
