@@ -27,7 +27,7 @@ COMMANDS = {
          "--config.dataset.options.num_test=2000 --config.optimizer.name=adam "
          "--config.optimizer.learning_rate=0.001 --config.num_epochs=12 "
          "--config.optimizer.boundaries=(9,)")
-        for beta in ("1.0", "0.1", "0.3")
+        for beta in ("1.0", "0.1", "0.3", "0.03")
     ],
     "plane": [
         (f"plane_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
@@ -56,7 +56,7 @@ COMMANDS = {
          f"--config.model.activation=softplus --config.model.beta={beta} "
          "--config.model.filter_fraction=0.25 --config.num_epochs=6 "
          "--config.optimizer.boundaries=(4,)")
-        for beta in (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+        for beta in (1.0, 10.0, 100.0, 300.0, 1000.0, 10000.0)
     ],
     "occlusion": [
         (f"occluded_beta{beta:g}", "infodropout-train --config=configs/occluded_mnist_all_cnn32.py "
@@ -120,7 +120,7 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
         assert all(c.num_epochs == 10 and tuple(c.optimizer.boundaries) == (4, 8)
                    and c.model.depth == 3 for c in configs)
     if row == "cluttered":
-        assert [c.model.beta for c in configs] == [1.0, 0.1, 0.3]
+        assert [c.model.beta for c in configs] == [1.0, 0.1, 0.3, 0.03]
         assert all(c.optimizer.name == "adam" and c.model.filter_fraction == 0.25
                    and c.model.noise == "information" and c.model.activation == "relu"
                    and c.model.max_alpha == 1.0 for c in configs)

@@ -11,7 +11,7 @@ information. Results: docs/results.md, row "disentanglement".
 
 from infodropout_tf.sweeps import Run
 
-BETAS = (1.0, 10.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+BETAS = (1.0, 10.0, 100.0, 300.0, 1000.0, 10000.0)
 
 
 def get_runs(data_dir):
