@@ -40,19 +40,6 @@ class MultiplicativeNoise(NoiseLayer):
         super().__init__(**kwargs)
         self.supports_masking = True
 
-    @staticmethod
-    def _split_inputs(inputs):
-        """Returns `(features, block_inputs)`; `block_inputs` may be None."""
-        if isinstance(inputs, (list, tuple)):
-            if len(inputs) != 2:
-                raise ValueError(
-                    "Expected `inputs` to be a tensor of features or a list "
-                    "[features, block_inputs] of two tensors. "
-                    f"Received: a list of {len(inputs)} tensors."
-                )
-            return inputs[0], inputs[1]
-        return inputs, None
-
     def check_inputs(self, features, block_inputs):
         """Raises a `ValueError` for features that are not floating point.
 

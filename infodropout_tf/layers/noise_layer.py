@@ -102,6 +102,20 @@ class NoiseLayer(keras.layers.Layer):
         self.seed = _validation.seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
+    @staticmethod
+    def _split_inputs(inputs):
+        """Returns `(features, block_inputs)` of either call form, `layer(features)`
+        or `layer([features, block_inputs])`; `block_inputs` may be None."""
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    "Expected `inputs` to be a tensor of features or a list "
+                    "[features, block_inputs] of two tensors. "
+                    f"Received: a list of {len(inputs)} tensors."
+                )
+            return inputs[0], inputs[1]
+        return inputs, None
+
     def noise_active(self, training):
         """Whether a call with this `training` value draws noise."""
         if getattr(_SUPPRESSION, "active", False):

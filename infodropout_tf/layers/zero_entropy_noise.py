@@ -30,20 +30,8 @@ class ZeroEntropyNoise(NoiseLayer):
     Args: those of `NoiseLayer` (`stochastic_inference`, `seed`).
     """
 
-    @staticmethod
-    def _features(inputs):
-        if isinstance(inputs, (list, tuple)):
-            if len(inputs) != 2:
-                raise ValueError(
-                    "Expected `inputs` to be a tensor of features or a list "
-                    "[features, block_inputs] of two tensors. "
-                    f"Received: a list of {len(inputs)} tensors."
-                )
-            return inputs[0]
-        return inputs
-
     def call(self, inputs, training=None):
-        features = self._features(inputs)
+        features, _ = self._split_inputs(inputs)
         _validation.floating_tensor(self, "features", features)
         if not self.noise_active(training):
             return features
@@ -56,6 +44,6 @@ class ZeroEntropyNoise(NoiseLayer):
         return tuple(input_shape)
 
     def compute_output_spec(self, inputs, training=None):
-        features = self._features(inputs)
+        features, _ = self._split_inputs(inputs)
         _validation.floating_tensor(self, "features", features)
         return keras.KerasTensor(features.shape, dtype=features.dtype)
