@@ -176,3 +176,24 @@ def test_zero_entropy_noise_and_a_surrogate_survive_a_keras_file(name, layer, tm
     expected = model.evaluate(x, y, verbose=0, return_dict=True)
     assert expected["surrogate"] > 0
     assert restored.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected)
+
+
+def test_mlp_with_given_widths_and_noise_on_the_last_layer_only():
+    # Adilova et al.'s information-plane network: 784-512-128-32-10, Gaussian
+    # dropout after the 32-unit layer only.
+    model = models.build({"name": "mlp", "hidden_units": (512, 128, 32), "noisy_layers": "last",
+                          "activation": "softplus", "noise": "gaussian", "seed": 0})
+    dense = [layer for layer in model.network.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [512, 128, 32, 10]
+    noise = [layer for layer in model.network.layers if isinstance(layer, layers.NoiseLayer)]
+    assert [layer.name for layer in noise] == ["dropout3"]
+    assert model.network.get_layer("dropout3").input[0] is model.network.get_layer(
+        "dense3").output
+    # The default keeps width x depth, with a block after every layer.
+    default = models.build({"name": "mlp", "width": 16})
+    assert [layer.name for layer in default.network.layers
+            if isinstance(layer, layers.NoiseLayer)] == ["dropout1", "dropout2", "dropout3"]
+    with pytest.raises(ValueError, match="noisy_layers"):
+        models.build({"name": "mlp", "noisy_layers": "first"})
+    with pytest.raises(ValueError, match="hidden_units"):
+        models.build({"name": "mlp", "hidden_units": (512, 0)})
