@@ -460,5 +460,49 @@ def flow(finished, output):
     _write(output, "flow", summary, figure)
 
 
+def surrogate(finished, output):
+    """Information-plane trajectories under the surrogate IB penalties
+    (Kirsch, Lyle & Gal, Fig. 1): preserved I(X; Z') against residual
+    H(Z'|Y) per epoch, one panel per penalty, one line per gamma."""
+    summary = {"protocol": "training examples of the information-plane callback; I(X; Z') = "
+                           "H(Z') and H(Z'|Y) by the Gaussian mixture with the zero-entropy "
+                           "noise; test error with the noise off",
+               "runs": {}}
+    for run, workdir in finished:
+        regularizer = run.overrides["model.regularizer"]
+        gamma = run.overrides["model.regularizer_weight"]
+        rows = [row for row in read_json(os.path.join(workdir, "information_plane.json"))
+                if row["split"] == "train" and "residual_information" in row]
+        summary["runs"].setdefault(regularizer, {})[str(gamma)] = {
+            "epochs": [row["epoch"] for row in rows],
+            "preserved": [row["mutual_information_x"] for row in rows],
+            "residual": [row["residual_information"] for row in rows],
+            "test_error": _metrics(workdir)["deterministic_error"]}
+    baseline = summary["runs"].get("none", {}).get("0.0")
+    panels = [name for name in summary["runs"] if name != "none"] or ["none"]
+    figure = Figure(figsize=(4.5 * len(panels), 4), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for axis, regularizer in zip(axes, panels):
+        if baseline is not None:
+            axis.plot(baseline["preserved"], baseline["residual"], color="gray", marker=".",
+                      label=f"gamma 0 ({100 * baseline['test_error']:.1f}%)")
+        by_gamma = summary["runs"][regularizer]
+        for gamma in sorted(by_gamma, key=float):
+            values = by_gamma[gamma]
+            if regularizer != "none":
+                axis.plot(values["preserved"], values["residual"], marker=".",
+                          label=f"gamma {float(gamma):g} ({100 * values['test_error']:.1f}%)")
+            # The last epoch, to read where each trajectory ends.
+            axis.plot(values["preserved"][-1:], values["residual"][-1:], marker="o",
+                      color=axis.lines[-1].get_color())
+        axis.set_xlabel("preserved information I(X; Z') [nats]")
+        axis.set_ylabel("residual information H(Z'|Y) [nats]")
+        axis.set_title(regularizer)
+        axis.legend(fontsize=8, title="test error", title_fontsize=8)
+    figure.suptitle("LeNet on MNIST, surrogate IB objectives (Kirsch, Lyle & Gal, Fig. 1)")
+    _write(output, "surrogate", summary, figure)
+
+
 REPORTS = {"vae": vae, "beta_vae": beta_vae, "mlp_width": mlp_width, "cluttered": cluttered,
-           "occlusion": occlusion, "disentangle": disentangle, "plane": plane, "flow": flow}
+           "occlusion": occlusion, "disentangle": disentangle, "plane": plane, "flow": flow,
+           "surrogate": surrogate}

@@ -346,3 +346,32 @@ def test_beta_vae_report_rate_distortion_and_total_correlation(tmp_path, capsys,
     information = summary["information_dropout"]["1.0"]
     assert information["rate"] == 25.0 and np.isfinite(information["total_correlation"])
     assert os.path.getsize(os.path.join(output, "beta_vae.png")) > 1000
+
+
+def test_surrogate_report_traces_preserved_and_residual_information(tmp_path, capsys):
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = {run.name: run for run in sweeps.runs("surrogate", str(CONFIGS))}
+    for name, shrink, error in (("surrogate_none", 1.0, 0.010),
+                                ("surrogate_log_variance_gamma0.1", 0.5, 0.012),
+                                ("surrogate_log_variance_gamma1", 0.2, 0.05)):
+        _finished_run(root, runs[name], {"deterministic_error": error})
+        rows = [{"epoch": epoch, "split": split, "layer": "dropout",
+                 "estimator": "gaussian_mixture", "mutual_information_x": shrink * (5 + epoch),
+                 "mutual_information_y": 2.0, "residual_information": shrink * (3 + epoch)}
+                for epoch in (0, 1, 2) for split in ("train", "test")]
+        rows.append({"epoch": 2, "split": "train", "layer": "dropout", "estimator": "binning",
+                     "mutual_information_x": 6.9, "mutual_information_y": 2.0})
+        with open(os.path.join(root, name, "information_plane.json"), "w") as f:
+            json.dump(rows, f)
+    reproduce.main(["report", "surrogate", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "surrogate.json")) as f:
+        summary = json.load(f)["runs"]
+    assert sorted(summary) == ["log_variance", "none"]
+    strongest = summary["log_variance"]["1.0"]
+    assert strongest["epochs"] == [0, 1, 2] and strongest["test_error"] == 0.05
+    np.testing.assert_allclose(strongest["preserved"], [1.0, 1.2, 1.4])
+    np.testing.assert_allclose(strongest["residual"], [0.6, 0.8, 1.0])
+    assert summary["none"]["0.0"]["preserved"] == [5.0, 6.0, 7.0]  # binning rows left out
+    assert os.path.getsize(os.path.join(output, "surrogate.png")) > 1000
