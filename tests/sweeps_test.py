@@ -45,8 +45,8 @@ COMMANDS = {
         for name, gamma in (("0.001", "0.001"), ("0.01", "0.01"), ("0.1", "0.1"), ("1", "1.0"))
     ],
     "flow": [
-        (f"softplus_f{fraction}_beta100", "infodropout-train --config=configs/mnist_all_cnn32.py "
-         f"--config.model.activation=softplus --config.model.beta=100.0 "
+        (f"softplus_f{fraction}_beta10", "infodropout-train --config=configs/mnist_all_cnn32.py "
+         f"--config.model.activation=softplus --config.model.beta=10.0 "
          f"--config.model.filter_fraction={fraction} --config.num_epochs=6 "
          "--config.optimizer.boundaries=(4,)")
         for fraction in ("0.0625", "0.125", "0.25", "0.5")
