@@ -45,6 +45,8 @@ class ReproduceError(Exception):
 
 def _prepare_generated_data(configs):
     """Generates the datasets the runs read that are made, not downloaded."""
+    # The function, not the module of the same name, which the package's
+    # `from infodropout_tf.data.prepare import prepare` shadows.
     from infodropout_tf.data import pipelines
     from infodropout_tf.data import prepare
 
@@ -65,7 +67,7 @@ def _prepare_generated_data(configs):
         try:
             if not pipelines.builder(name, data_dir, **options).is_prepared():
                 print(f"preparing {name} in {data_dir}", flush=True)
-                prepare.prepare(name, data_dir, **options)
+                prepare(name, data_dir, **options)
         except (FileNotFoundError, ValueError) as error:
             raise ReproduceError(f"cannot prepare {name} in {data_dir}: {error}") from error
 

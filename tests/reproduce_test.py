@@ -375,3 +375,20 @@ def test_surrogate_report_traces_preserved_and_residual_information(tmp_path, ca
     np.testing.assert_allclose(strongest["residual"], [0.6, 0.8, 1.0])
     assert summary["none"]["0.0"]["preserved"] == [5.0, 6.0, 7.0]  # binning rows left out
     assert os.path.getsize(os.path.join(output, "surrogate.png")) > 1000
+
+
+def test_run_generates_a_missing_dataset_before_the_first_run(tmp_path, work_dir):
+    # work_dir: a tensorflow-datasets folder holding only the shared mnist.
+    from infodropout_tf import data
+
+    trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
+    options = {"dataset.options.num_train": 20, "dataset.options.num_test": 10}
+    run = sweeps.Run("occluded", "occluded_mnist_all_cnn32.py",
+                     {"dataset.data_dir": str(work_dir), **options}, trainer=trainer)
+    reproduce.run([run], root, str(CONFIGS))
+
+    # Made in the data_dir with the run's options, then the run trained.
+    examples = data.load("occluded_mnist", "train", str(work_dir), batch_size=20,
+                         num_train=20, num_test=10)
+    assert next(iter(examples))[0].shape == (20, 32, 32, 1)
+    assert os.path.exists(os.path.join(root, "occluded", "metrics.json"))
