@@ -62,6 +62,29 @@ def _log_mixture_density(samples, means, scales, block_size):
     return tf.concat(results, axis=0)
 
 
+def _mixture_information(f, scales, num_components, num_samples, rng, block_size):
+    """Samples of the mixture of N(f(x_k), diag(scales_k^2)) over K of the points.
+
+    Returns:
+        `(pointwise_information, log_density)`, one entry per sample z:
+        log p(z|x) - log p(z), with x the point z was drawn from, and log p(z).
+    """
+    count = len(f) if num_components is None else min(num_components, len(f))
+    components = rng.choice(len(f), size=count, replace=False)
+    means, component_scales = f[components], scales[components]
+    # Samples of the same mixture: a random component, then its Gaussian.
+    chosen = rng.integers(count, size=num_samples)
+    noise = rng.standard_normal((num_samples, f.shape[1]))
+    samples = means[chosen] + component_scales[chosen] * noise
+    log_density = _log_mixture_density(
+        tf.constant(samples), tf.constant(means), tf.constant(component_scales), block_size
+    ).numpy()
+    # log p(z | x) of each sample under the component it was drawn from.
+    own_log_density = -np.sum(0.5 * math.log(2 * math.pi) + np.log(component_scales[chosen])
+                              + 0.5 * np.square(noise), axis=1)
+    return own_log_density - log_density, log_density
+
+
 def gaussian_dropout_information(
     representations,
     sigma,
@@ -117,22 +140,10 @@ def gaussian_dropout_information(
         np.sum(0.5 * np.log(2 * np.pi * np.e) + np.log(scales), axis=1)
     ))
 
-    count = len(f) if num_components is None else min(num_components, len(f))
-    components = rng.choice(len(f), size=count, replace=False)
-    means, component_scales = f[components], scales[components]
-    # Samples of the same mixture: a random component, then its Gaussian.
-    chosen = rng.integers(len(components), size=num_samples)
-    noise = rng.standard_normal((num_samples, f.shape[1]))
-    samples = means[chosen] + component_scales[chosen] * noise
-    log_density = _log_mixture_density(
-        tf.constant(samples), tf.constant(means), tf.constant(component_scales), block_size
-    ).numpy()
+    pointwise_information, log_density = _mixture_information(
+        f, scales, num_components, num_samples, rng, block_size)
     entropy = float(-np.mean(log_density))
     entropy_error = float(np.std(log_density)) / np.sqrt(num_samples)
-    # log p(z | x) of each sample under the component it was drawn from.
-    own_log_density = -np.sum(0.5 * math.log(2 * math.pi) + np.log(component_scales[chosen])
-                              + 0.5 * np.square(noise), axis=1)
-    pointwise_information = own_log_density - log_density
 
     # Cov(Z) = Cov(f) + E[diag(sigma^2 f^2)] for the full data.
     covariance = np.atleast_2d(np.cov(f, rowvar=False)) + np.diag(np.mean(np.square(scales), axis=0))
@@ -188,18 +199,9 @@ def additive_gaussian_information(
     num_samples = _validation.positive_int("num_samples", num_samples)
     seed = _validation.non_negative_int("seed", seed, allow_none=True)
     block_size = _validation.positive_int("block_size", block_size)
-    rng = np.random.default_rng(seed)
-    count = len(f) if num_components is None else min(num_components, len(f))
-    means = f[rng.choice(len(f), size=count, replace=False)]
-    scales = np.full_like(means, noise_std)
-    noise = rng.standard_normal((num_samples, f.shape[1]))
-    samples = means[rng.integers(count, size=num_samples)] + noise_std * noise
-    log_density = _log_mixture_density(
-        tf.constant(samples), tf.constant(means), tf.constant(scales), block_size).numpy()
-    # log p(z'|x) of each sample under the component it was drawn from.
-    own_log_density = -np.sum(0.5 * math.log(2 * math.pi * noise_std**2) + 0.5 * np.square(noise),
-                              axis=1)
-    pointwise_information = own_log_density - log_density
+    pointwise_information, _ = _mixture_information(
+        f, np.full_like(f, noise_std), num_components, num_samples,
+        np.random.default_rng(seed), block_size)
     conditional_entropy = 0.5 * f.shape[1] * math.log(2 * math.pi * math.e * noise_std**2)
     information = float(np.mean(pointwise_information))
     return {
