@@ -21,8 +21,10 @@ from matplotlib.patches import Rectangle
 
 from infodropout_tf import atomic_files
 
-# VAE test lower bound with k = 1 (paper Table 1), nats.
-PAPER_VAE = {"gaussian": -98.8, "information_dropout": -100.0}
+# VAE test lower bounds of paper Table 1, nats, per width multiplier k.
+PAPER_VAE = {"k1": {"gaussian": -98.8, "information_dropout": -100.0},
+             "k2": {"gaussian": -99.0, "information_dropout": -99.1},
+             "k3": {"gaussian": -98.7, "information_dropout": -99.1}}
 
 
 def read_json(path):
@@ -107,39 +109,81 @@ def _write(output, row, summary, figure=None):
     print(json.dumps(summary, indent=1))
 
 
+def _information_dropout_latent(workdir):
+    """The learned prior's mu and sigma and the alphas of a trained
+    information-dropout VAE on 1,000 test images (the data that explain
+    how its bound compares with the Gaussian VAE's)."""
+    import keras
+
+    model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+    images = np.concatenate([x for x, _ in _test_batches(workdir, "test[:1000]")])
+    hidden = model.encoder(images, training=False)
+    alpha = model.latent.posterior([model.latent_features(hidden), hidden]).distribution.scale
+    alpha = np.asarray(alpha).ravel()
+    return {"prior_mu": float(np.asarray(model.latent.prior.mu)),
+            "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
+            "max_alpha": model.max_alpha,
+            "alpha_quantiles": {f"{q:g}": float(np.quantile(alpha, q))
+                                for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+            "alpha_share_at_max": float(np.mean(alpha > 0.99 * model.max_alpha))}, alpha
+
+
 def vae(finished, output):
-    """Test ELBO per epoch of the Gaussian and information-dropout VAEs (Table 1)."""
+    """Test bounds of the Gaussian and information-dropout VAEs per width
+    multiplier k, their curves, and the information-dropout latent's prior
+    and alphas (Table 1)."""
     summary = {"protocol": "training images binarised anew each epoch, test images binarised "
-                           "once (seeded); lower bound = minus the test negative ELBO, one "
-                           "latent sample per test example (k = 1), and the k = 100 "
-                           "importance-weighted bound on the first 1,000 test images",
-               "paper_k1": PAPER_VAE}
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    axis = figure.subplots()
-    workdirs = {run.overrides["model.latent"]: workdir for run, workdir in finished}
-    for latent, color in (("gaussian", "C0"), ("information_dropout", "C1")):
-        if latent not in workdirs:
-            continue
-        metrics, log = _metrics(workdirs[latent]), read_training_log(workdirs[latent])
-        # The ELBO is -(reconstruction + KL): `loss` weights the KL by beta.
-        elbo = -(metrics["reconstruction"] + metrics["kl"])
-        summary[latent] = {"epochs": len(log["epoch"]), "elbo": elbo,
+                           "once (seeded); ELBO = minus the test negative ELBO with the "
+                           "closed-form KL, one latent sample per test image; IWAE = the "
+                           "importance-weighted bound with iwae_samples samples on the first "
+                           "iwae_examples test images",
+               "paper": PAPER_VAE}
+    runs = {}  # k -> latent -> workdir
+    for run, workdir in finished:
+        runs.setdefault(run.overrides["model.width_multiplier"], {})[
+            run.overrides["model.latent"]] = workdir
+    ks = sorted(runs)
+    figure = Figure(figsize=(4.5 * (len(ks) + 1), 4), layout="constrained")
+    axes = figure.subplots(1, len(ks) + 1, squeeze=False)[0]
+    for axis, k in zip(axes, ks):
+        row = summary[f"k{k}"] = {}
+        for latent, color in (("gaussian", "C0"), ("information_dropout", "C1")):
+            if latent not in runs[k]:
+                continue
+            workdir = runs[k][latent]
+            metrics, log = _metrics(workdir), read_training_log(workdir)
+            config = read_json(os.path.join(workdir, "config.json"))
+            # The ELBO is -(reconstruction + KL): `loss` weights the KL by beta.
+            row[latent] = {"epochs": len(log["epoch"]),
+                           "elbo": -(metrics["reconstruction"] + metrics["kl"]),
                            "reconstruction": metrics["reconstruction"], "kl": metrics["kl"],
-                           "iwae_k100": metrics["iwae_log_likelihood"]}
-        axis.plot(log["epoch"] + 1, -(log["val_reconstruction"] + log["val_kl"]), color=color,
-                  label=f"{latent} (here)")
-        axis.axhline(PAPER_VAE[latent], color=color, linestyle="--",
-                     label=f"{latent} (paper, 300 epochs)")
-    if "gaussian" in summary:
-        summary["gaussian_minus_paper"] = summary["gaussian"]["elbo"] - PAPER_VAE["gaussian"]
-    if "gaussian" in summary and "information_dropout" in summary:
-        summary["information_dropout_minus_gaussian"] = (
-            summary["information_dropout"]["elbo"] - summary["gaussian"]["elbo"])
-    axis.set_ylim(-115, -90)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("test ELBO, k = 1 [nats]")
-    axis.set_title("VAE on binarised MNIST (paper Table 1)")
-    axis.legend()
+                           "iwae": metrics["iwae_log_likelihood"],
+                           "iwae_samples": config["iwae_samples"],
+                           "iwae_examples": config["iwae_examples"]}
+            axis.plot(log["epoch"] + 1, -(log["val_reconstruction"] + log["val_kl"]),
+                      color=color, label=f"{latent} (here)")
+            axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
+                         label=f"{latent} (paper)")
+            if latent == "information_dropout":
+                row[latent]["latent"], alpha = _information_dropout_latent(workdir)
+                axes[-1].hist(alpha, bins=50, range=(0, row[latent]["latent"]["max_alpha"]),
+                              histtype="step", label=f"k = {k}")
+        if len(row) == 2:
+            row["information_dropout_minus_gaussian"] = (
+                row["information_dropout"]["elbo"] - row["gaussian"]["elbo"])
+        if "gaussian" in row:
+            row["gaussian_minus_paper"] = row["gaussian"]["elbo"] - PAPER_VAE[f"k{k}"]["gaussian"]
+        axis.set_ylim(-115, -90)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("test ELBO [nats]")
+        axis.set_title(f"k = {k}: {512 * k} hidden, {256 * k} latent units")
+        axis.legend(loc="lower right")
+    axes[-1].set_xlabel("alpha (information-dropout latent, 1,000 test images)")
+    axes[-1].set_ylabel("units x images")
+    axes[-1].set_title("noise scale of the information-dropout latent")
+    if ks:
+        axes[-1].legend()
+    figure.suptitle("VAE on binarised MNIST (paper Table 1)")
     _write(output, "vae", summary, figure)
 
 
@@ -205,11 +249,14 @@ def beta_vae(finished, output):
 def mlp_width(finished, output):
     """Mean and spread over seeds of the MLP's test error per noise and width (Fig. 3a)."""
     errors = {}  # noise -> width -> [error per seed], in the sweep's order
+    epochs = set()
     for run, workdir in finished:
         noise, width = run.overrides["model.noise"], run.overrides["model.width"]
         errors.setdefault(noise, {}).setdefault(width, []).append(
             _metrics(workdir)["deterministic_error"])
-    summary = {"metric": "test error, deterministic representation, after 10 epochs",
+        epochs.add(read_json(os.path.join(workdir, "config.json"))["num_epochs"])
+    summary = {"metric": "test error, deterministic representation, after "
+                         f"{' or '.join(str(e) for e in sorted(epochs))} epochs",
                "errors": {}}
     figure = Figure(figsize=(6, 4), layout="constrained")
     axis = figure.subplots()
@@ -394,23 +441,36 @@ def disentangle(finished, output):
 
 
 def plane(finished, output):
-    """Information-plane trajectories of each noise (Adilova et al. Fig. 1)."""
+    """Information-plane trajectories of each network and noise, with the
+    log n ceiling of the mixture and binning estimates (Adilova et al.
+    Figs. 1 and 5)."""
+    import math
+
     from infodropout_tf.information.plane import plot_information_plane
 
-    rows, summary = [], {}
+    rows, ceilings, summary = [], {}, {}
     for run, workdir in finished:
-        noise = run.overrides["model.noise"]
-        noise_rows = read_json(os.path.join(workdir, "information_plane.json"))
-        # One panel per network and estimator: name the layer after the noise.
-        rows += [{**row, "layer": f"{noise} dropout"} for row in noise_rows]
-        for estimator in sorted({row["estimator"] for row in noise_rows}):
-            train = [r for r in noise_rows if r["estimator"] == estimator and r["split"] == "train"]
-            summary.setdefault(noise, {})[estimator] = {
+        config = read_json(os.path.join(workdir, "config.json"))
+        model = config["model"]
+        examples = config["information_plane"]["num_examples"]
+        # One panel per network and estimator: name the layer after the run.
+        label = f"{model['name']}, {model['noise']} dropout"
+        run_rows = read_json(os.path.join(workdir, "information_plane.json"))
+        rows += [{**row, "layer": label} for row in run_rows]
+        ceilings[label] = math.log(examples)
+        entry = summary[run.name] = {"network": model["name"], "noise": model["noise"],
+                                     "num_examples": examples, "log_n": math.log(examples),
+                                     "test_error": _metrics(workdir)["deterministic_error"]}
+        for estimator in sorted({row["estimator"] for row in run_rows}):
+            train = sorted((r for r in run_rows
+                            if r["estimator"] == estimator and r["split"] == "train"),
+                           key=lambda r: r["epoch"])
+            entry[estimator] = {
                 "epochs": [r["epoch"] for r in train],
                 "mutual_information_x": [r["mutual_information_x"] for r in train],
                 "mutual_information_y": [r["mutual_information_y"] for r in train],
                 "relative_to_prior_constant": any(r["relative_to_prior_constant"] for r in train)}
-    plot_information_plane(rows, os.path.join(output, "plane.png"))  # written atomically
+    plot_information_plane(rows, os.path.join(output, "plane.png"), ceilings)  # atomic
     _write(output, "plane", summary)
 
 

@@ -14,7 +14,8 @@ from infodropout_tf.training import config as config_lib
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 # Written out by hand: the experiments of the README's table of configs.
 NAMES = ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_all_cnn32",
-         "mnist_lenet_information_plane", "mnist_lenet_surrogate", "mnist_mlp", "mnist_vae",
+         "mnist_lenet_information_plane", "mnist_lenet_surrogate", "mnist_mlp",
+         "mnist_mlp_information_plane", "mnist_vae",
          "mnist_vib",
          "occluded_cifar_all_cnn32", "occluded_mnist_all_cnn32", "testing"]
 

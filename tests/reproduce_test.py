@@ -1,6 +1,7 @@
 """infodropout-reproduce: runs a sweep, skips and resumes runs, reports them."""
 
 import json
+import math
 import os
 import pathlib
 import shutil
@@ -141,25 +142,55 @@ def test_training_log_keeps_the_last_row_of_each_epoch(tmp_path):
     np.testing.assert_array_equal(log["val_loss"], [2.0, 1.4, 1.2])
 
 
-def test_vae_report_from_finished_runs(tmp_path, capsys):
+def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monkeypatch):
+    from infodropout_tf import data
+    from infodropout_tf.models import VAE
+
+    monkeypatch.setenv("TFDS_DATA_DIR", shared_data_dir)
     root, output = str(tmp_path / "root"), str(tmp_path / "results")
-    gaussian, information = sweeps.runs("vae", str(CONFIGS))
+    runs = {run.name: run for run in sweeps.runs("vae", str(CONFIGS))}
     log = ("epoch,loss,val_loss,val_reconstruction,val_kl\n0,120.0,110.0,80.0,30.0\n"
            "1,105.0,101.0,75.0,26.0\n1,104.0,100.5,74.0,26.5\n2,100.0,98.0,70.0,28.0\n")
+    dataset = {"name": "binarized_mnist", "data_dir": "", "options": {}}
     # `loss` weights the KL by beta (here 2 for the Gaussian run); the ELBO does not.
-    _finished_run(root, gaussian, {"loss": 67.0 + 2 * 29.5, "reconstruction": 67.0, "kl": 29.5,
-                                   "iwae_log_likelihood": -92.0}, log)
-    _finished_run(root, information, {"loss": 100.0, "reconstruction": 73.0, "kl": 27.0,
-                                      "iwae_log_likelihood": -94.5}, log)
+    _finished_run(root, runs["vae_k1_gaussian"], {
+        "loss": 67.0 + 2 * 29.5, "reconstruction": 67.0, "kl": 29.5,
+        "iwae_log_likelihood": -92.0}, log)
+    _finished_run(root, runs["vae_k1_information_dropout"], {
+        "loss": 100.0, "reconstruction": 73.0, "kl": 27.0, "iwae_log_likelihood": -94.5}, log)
+    _finished_run(root, runs["vae_k2_gaussian"], {
+        "loss": 97.0, "reconstruction": 70.0, "kl": 27.0, "iwae_log_likelihood": -93.0}, log)
+    information = VAE("information_dropout", seed=0, max_alpha=0.5)
+    information.latent.prior.mu.assign(0.25)
+    information.save(os.path.join(root, "vae_k1_information_dropout", "model.keras"))
+    for name in ("vae_k1_gaussian", "vae_k1_information_dropout", "vae_k2_gaussian"):
+        with open(os.path.join(root, name, "config.json"), "w") as f:
+            json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000}, f)
     reproduce.main(["report", "vae", "--root", root, "--output", output,
                     "--configs", str(CONFIGS)])
 
     with open(os.path.join(output, "vae.json")) as f:
         summary = json.load(f)
-    assert summary["gaussian"] == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0,
-                                   "kl": 29.5, "iwae_k100": -92.0}
-    assert summary["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
-    assert summary["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
+    assert summary["k1"]["gaussian"] == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0,
+                                         "kl": 29.5, "iwae": -92.0, "iwae_samples": 1000,
+                                         "iwae_examples": 1000}
+    assert summary["k1"]["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
+    assert summary["k1"]["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
+    # k = 2 has no information-dropout run yet: no gap, its own paper value.
+    assert sorted(summary["k2"]) == ["gaussian", "gaussian_minus_paper"]
+    assert summary["k2"]["gaussian_minus_paper"] == pytest.approx(-97.0 + 99.0)
+    # The latent's diagnostics: the learned prior and the alphas of the
+    # first 1,000 test images, which the layer caps at max_alpha.
+    latent = summary["k1"]["information_dropout"]["latent"]
+    assert latent["prior_mu"] == pytest.approx(0.25)
+    assert latent["prior_sigma"] == pytest.approx(1.0, abs=1e-5)
+    images = np.concatenate([x for x, _ in data.load("binarized_mnist", "test[:1000]",
+                                                     batch_size=500)])
+    hidden = information.encoder(images)
+    alpha = np.asarray(information.latent.posterior(
+        [information.latent_features(hidden), hidden]).distribution.scale)
+    assert latent["alpha_quantiles"]["0.5"] == pytest.approx(np.median(alpha), rel=1e-5)
+    assert 0 < latent["alpha_quantiles"]["0.05"] <= latent["alpha_quantiles"]["0.95"] <= 0.5
     with open(os.path.join(output, "vae.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(output)) == ["vae.json", "vae.png"]  # no temporaries left
@@ -168,15 +199,19 @@ def test_vae_report_from_finished_runs(tmp_path, capsys):
 def test_mlp_width_report_averages_the_finished_seeds(tmp_path, capsys):
     root, output = str(tmp_path / "root"), str(tmp_path / "results")
     runs = {run.name: run for run in sweeps.runs("mlp_width", str(CONFIGS))}
-    errors = {"mlp_w64_information_s0": 0.02, "mlp_w64_information_s1": 0.04,
-              "mlp_w128_information_s2": 0.01, "mlp_w64_binary_s0": 0.09}
+    errors = {"mlp80_w64_information_s0": 0.02, "mlp80_w64_information_s1": 0.04,
+              "mlp80_w128_information_s2": 0.01, "mlp80_w64_binary_s0": 0.09}
     for name, error in errors.items():
         _finished_run(root, runs[name], {"deterministic_error": error})
+        with open(os.path.join(root, name, "config.json"), "w") as f:
+            json.dump({"num_epochs": 80}, f)
     reproduce.main(["report", "mlp_width", "--root", root, "--output", output,
                     "--configs", str(CONFIGS)])
 
     with open(os.path.join(output, "mlp_width.json")) as f:
-        summary = json.load(f)["errors"]
+        summary = json.load(f)
+    assert summary["metric"] == "test error, deterministic representation, after 80 epochs"
+    summary = summary["errors"]
     assert list(summary) == ["information", "binary"]
     assert summary["information"]["64"] == pytest.approx({"mean": 0.03, "std": 0.01, "seeds": 2})
     assert summary["information"]["128"] == pytest.approx({"mean": 0.01, "std": 0.0, "seeds": 1})
@@ -375,6 +410,38 @@ def test_surrogate_report_traces_preserved_and_residual_information(tmp_path, ca
     np.testing.assert_allclose(strongest["residual"], [0.6, 0.8, 1.0])
     assert summary["none"]["0.0"]["preserved"] == [5.0, 6.0, 7.0]  # binning rows left out
     assert os.path.getsize(os.path.join(output, "surrogate.png")) > 1000
+
+
+def test_plane_report_names_each_network_and_its_log_n_ceiling(tmp_path, capsys):
+    root, output = str(tmp_path / "root"), str(tmp_path / "results")
+    runs = {run.name: run for run in sweeps.runs("plane", str(CONFIGS))}
+    for name, network, examples in (("plane_lenet_gaussian", "lenet", 10_000),
+                                    ("plane_mlp_gaussian", "mlp", 5_000)):
+        _finished_run(root, runs[name], {"deterministic_error": 0.02})
+        with open(os.path.join(root, name, "config.json"), "w") as f:
+            json.dump({"model": {"name": network, "noise": "gaussian"},
+                       "information_plane": {"num_examples": examples}}, f)
+        # Epochs written out of order (a resumed run): the report sorts them.
+        rows = [{"epoch": epoch, "split": split, "layer": "dropout", "estimator": estimator,
+                 "mutual_information_x": value + epoch, "mutual_information_y": 0.5 * epoch,
+                 "relative_to_prior_constant": False}
+                for epoch in (2, 0, 1) for split in ("train", "test")
+                for estimator, value in (("gaussian_mixture", 5.0), ("binning", 8.0))]
+        with open(os.path.join(root, name, "information_plane.json"), "w") as f:
+            json.dump(rows, f)
+    reproduce.main(["report", "plane", "--root", root, "--output", output,
+                    "--configs", str(CONFIGS)])
+
+    with open(os.path.join(output, "plane.json")) as f:
+        summary = json.load(f)
+    mlp = summary["plane_mlp_gaussian"]
+    assert (mlp["network"], mlp["num_examples"], mlp["test_error"]) == ("mlp", 5000, 0.02)
+    assert mlp["log_n"] == pytest.approx(math.log(5000))
+    assert summary["plane_lenet_gaussian"]["log_n"] == pytest.approx(math.log(10_000))
+    assert mlp["gaussian_mixture"]["epochs"] == [0, 1, 2]
+    assert mlp["gaussian_mixture"]["mutual_information_x"] == [5.0, 6.0, 7.0]
+    assert mlp["binning"]["mutual_information_y"] == [0.0, 0.5, 1.0]
+    assert os.path.getsize(os.path.join(output, "plane.png")) > 1000
 
 
 def test_run_generates_a_missing_dataset_before_the_first_run(tmp_path, work_dir):

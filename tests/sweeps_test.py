@@ -15,10 +15,10 @@ ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion"
 # The commands of docs/results.md, written out by hand (data_dir "/data").
 COMMANDS = {
     "vae": [
-        ("vae_gaussian", "infodropout-train-vae --config=configs/mnist_vae.py "
-         "--config.model.latent=gaussian --config.num_epochs=60"),
-        ("vae_information_dropout", "infodropout-train-vae --config=configs/mnist_vae.py "
-         "--config.model.latent=information_dropout --config.num_epochs=60"),
+        (f"vae_k{k}_{latent}", "infodropout-train-vae --config=configs/mnist_vae.py "
+         f"--config.model.latent={latent} --config.model.width_multiplier={k} "
+         "--config.iwae_samples=1000 --config.iwae_examples=1000")
+        for k in (1, 2, 3) for latent in ("gaussian", "information_dropout")
     ],
     "cluttered": [
         (f"cluttered_beta{beta}", "infodropout-train --config=configs/cluttered_all_cnn96.py "
@@ -30,10 +30,10 @@ COMMANDS = {
         for beta in ("1.0", "0.1", "0.3", "0.03")
     ],
     "plane": [
-        (f"plane_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
-         f"--config.model.noise={noise} --config.num_epochs=10")
+        (f"plane_lenet_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
+         f"--config.model.noise={noise}")
         for noise in ("information", "gaussian")
-    ],
+    ] + [("plane_mlp_gaussian", "infodropout-train --config=configs/mnist_mlp_information_plane.py")],
     "surrogate": [
         ("surrogate_none", "infodropout-train --config=configs/mnist_lenet_surrogate.py "
          "--config.model.regularizer=none --config.model.regularizer_weight=0.0")
@@ -82,15 +82,14 @@ def test_commands_are_those_the_results_were_measured_with(row):
 
 
 def test_mlp_width_commands_are_those_the_results_were_measured_with():
-    # Seeds outermost, then widths, then noises, as docs/reproduce.py ran them.
+    # Widths outermost (smallest first), then seeds, then noises.
     expected = [
-        (f"mlp_w{width}_{noise}_s{seed}",
+        (f"mlp80_w{width}_{noise}_s{seed}",
          f"infodropout-train --config=configs/mnist_mlp.py --config.model.width={width} "
-         f"--config.model.noise={noise} --config.seed={seed} --config.num_epochs=10 "
-         "--config.optimizer.boundaries=(4,8)")
-        for seed in (0, 1, 2) for width in (64, 128, 256)
+         f"--config.model.noise={noise} --config.seed={seed}")
+        for width in (64, 128, 256, 512) for seed in (0, 1, 2)
         for noise in ("information", "binary", "constant_lognormal", "none")]
-    assert len(expected) == 36
+    assert len(expected) == 48
     assert _commands("mlp_width") == expected
 
 
@@ -115,10 +114,12 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
     assert len({c.to_json() for c in configs}) == len(configs)
     if row == "mlp_width":
         assert {(c.model.width, c.model.noise, c.seed) for c in configs} == {
-            (w, n, s) for w in (64, 128, 256)
+            (w, n, s) for w in (64, 128, 256, 512)
             for n in ("information", "binary", "constant_lognormal", "none") for s in (0, 1, 2)}
-        assert all(c.num_epochs == 10 and tuple(c.optimizer.boundaries) == (4, 8)
-                   and c.model.depth == 3 for c in configs)
+        # The paper's schedule: 80 epochs, learning rate 0.07 divided at 30 and 70.
+        assert all(c.num_epochs == 80 and tuple(c.optimizer.boundaries) == (30, 70)
+                   and c.optimizer.learning_rate == 0.07 and c.model.depth == 3
+                   for c in configs)
     if row == "cluttered":
         assert [c.model.beta for c in configs] == [1.0, 0.1, 0.3, 0.03]
         assert all(c.optimizer.name == "adam" and c.model.filter_fraction == 0.25
@@ -128,8 +129,23 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
                    and c.dataset.options.num_test == 2_000
                    and c.dataset.options.image_size == 96 for c in configs)
     if row == "vae":
-        assert [c.model.latent for c in configs] == ["gaussian", "information_dropout"]
-        assert all(c.model.name == "vae" and c.num_epochs == 60 for c in configs)
+        assert [(c.model.width_multiplier, c.model.latent) for c in configs] == [
+            (k, latent) for k in (1, 2, 3) for latent in ("gaussian", "information_dropout")]
+        # Table 1's schedule and a k = 1000 bound on 1,000 test images.
+        assert all(c.model.name == "vae" and c.num_epochs == 300
+                   and tuple(c.optimizer.boundaries) == (30, 120) and c.iwae_samples == 1000
+                   and c.iwae_examples == 1000 for c in configs)
+    if row == "plane":
+        assert [(c.model.name, c.model.noise, c.information_plane.layers) for c in configs] == [
+            ("lenet", "information", ("dropout",)), ("lenet", "gaussian", ("dropout",)),
+            ("mlp", "gaussian", ("dropout3",))]
+        # Enough examples to lift the mixture's log n ceiling above log 1000.
+        assert all(c.information_plane.num_examples == 10_000 and c.model.weight_decay == 1e-3
+                   and c.optimizer.name == "sgd" and c.model.activation == "softplus"
+                   for c in configs)
+        mlp = configs[2].model
+        assert tuple(mlp.hidden_units) == (512, 128, 32) and mlp.noisy_layers == "last"
+        assert mlp.dropout_rate / (1 - mlp.dropout_rate) == pytest.approx(0.2)
     if row == "flow":
         assert [c.model.filter_fraction for c in configs] == [0.0625, 0.125, 0.25, 0.5]
     if row in ("flow", "disentangle"):

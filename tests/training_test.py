@@ -97,7 +97,7 @@ CONFIG_NAMES = sorted(p.stem for p in CONFIGS.glob("*.py") if p.stem != "__init_
 def test_every_paper_experiment_has_a_config():
     assert CONFIG_NAMES == ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_all_cnn32",
                             "mnist_lenet_information_plane", "mnist_lenet_surrogate",
-                            "mnist_mlp", "mnist_vae", "mnist_vib", "occluded_cifar_all_cnn32",
+                            "mnist_mlp", "mnist_mlp_information_plane", "mnist_vae", "mnist_vib", "occluded_cifar_all_cnn32",
                             "occluded_mnist_all_cnn32", "testing"]
     cifar = load_config("cifar_all_cnn32")
     assert (cifar.batch_size, cifar.optimizer.learning_rate, cifar.optimizer.boundaries,

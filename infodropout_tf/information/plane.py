@@ -202,7 +202,7 @@ def _representations(model, layer_name, dataset, noisy=False, seed=0):
 
 
 def estimate_information_plane(model, layer_names, dataset, estimators=None, num_samples=10,
-                               num_bins=30, gaussian_components=1000, gaussian_samples=5000,
+                               num_bins=30, gaussian_components=None, gaussian_samples=5000,
                                mine_steps=200, mine_batch_size=256, mine_hidden_units=(64, 64),
                                mine_learning_rate=1e-3, seed=0):
     """Rows of (layer, estimator, I(X; Z), I(Z; Y)) for one dataset.
@@ -220,8 +220,9 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
         num_samples: Integer > 0, noise samples for the I(Z; Y) bound.
         num_bins: Integer > 0, bins per unit of the binning estimate.
         gaussian_components, gaussian_samples: Mixture components (integer
-            > 0 or None for all) and Monte-Carlo samples (integer > 0) of
-            the Gaussian-dropout estimator.
+            > 0, or None for one per example: the estimate cannot exceed
+            log of their number) and Monte-Carlo samples (integer > 0) of
+            the Gaussian-mixture estimator.
         mine_steps, mine_batch_size, mine_hidden_units, mine_learning_rate:
             MINE's Adam steps (integer > 0), batch size (integer > 0),
             statistics-network widths (non-empty sequence of integers > 0)
@@ -304,8 +305,14 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     return rows
 
 
-def plot_information_plane(rows, path):
-    """Draws one panel per layer and estimator, epochs coloured, as a PNG."""
+def plot_information_plane(rows, path, ceilings=None):
+    """Draws one panel per layer and estimator, epochs coloured, as a PNG.
+
+    `ceilings` ({layer: log n}, optional) draws the bound log n of the
+    Gaussian-mixture and binning estimates on n examples in that layer's
+    panels.
+    """
+    ceilings = ceilings or {}
     panels = sorted({(row["layer"], row["estimator"]) for row in rows})
     epochs = [row["epoch"] for row in rows]
     norm = matplotlib.colors.Normalize(min(epochs), max(max(epochs), min(epochs) + 1))
@@ -323,6 +330,9 @@ def plot_information_plane(rows, path):
             axis.plot(x, y, color="0.7", linewidth=0.8, zorder=1)
             scatter = axis.scatter(x, y, c=epoch, cmap="viridis", norm=norm, marker=marker,
                                    label=split, zorder=2)
+        if layer in ceilings and estimator in ("gaussian_mixture", "binning"):
+            axis.axvline(ceilings[layer], color="0.4", linestyle="--", linewidth=1,
+                         label=f"log n = {ceilings[layer]:.2f}")
         relative = any(r["relative_to_prior_constant"] for r in rows
                        if (r["layer"], r["estimator"]) == (layer, estimator))
         axis.set_xlabel("I(X;Z) [nats]" + (" + const (log-uniform prior)" if relative else ""))
