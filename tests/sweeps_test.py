@@ -29,11 +29,11 @@ COMMANDS = {
          "--config.optimizer.boundaries=(9,)")
         for beta in ("1.0", "0.1", "0.3", "0.03")
     ],
-    "plane": [
+    "plane": [("plane_mlp_gaussian", "infodropout-train --config=configs/mnist_mlp_information_plane.py")] + [
         (f"plane_lenet_{noise}", "infodropout-train --config=configs/mnist_lenet_information_plane.py "
          f"--config.model.noise={noise}")
-        for noise in ("information", "gaussian")
-    ] + [("plane_mlp_gaussian", "infodropout-train --config=configs/mnist_mlp_information_plane.py")],
+        for noise in ("gaussian", "information")
+    ],
     "surrogate": [
         ("surrogate_none", "infodropout-train --config=configs/mnist_lenet_surrogate.py "
          "--config.model.regularizer=none --config.model.regularizer_weight=0.0")
@@ -137,13 +137,13 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
                    and c.iwae_examples == 1000 for c in configs)
     if row == "plane":
         assert [(c.model.name, c.model.noise, c.information_plane.layers) for c in configs] == [
-            ("lenet", "information", ("dropout",)), ("lenet", "gaussian", ("dropout",)),
-            ("mlp", "gaussian", ("dropout3",))]
+            ("mlp", "gaussian", ("dropout3",)), ("lenet", "gaussian", ("dropout",)),
+            ("lenet", "information", ("dropout",))]
         # Enough examples to lift the mixture's log n ceiling above log 1000.
         assert all(c.information_plane.num_examples == 10_000 and c.model.weight_decay == 1e-3
                    and c.optimizer.name == "sgd" and c.model.activation == "softplus"
                    for c in configs)
-        mlp = configs[2].model
+        mlp = configs[0].model
         assert tuple(mlp.hidden_units) == (512, 128, 32) and mlp.noisy_layers == "last"
         assert mlp.dropout_rate / (1 - mlp.dropout_rate) == pytest.approx(0.2)
     if row == "flow":

@@ -15,7 +15,6 @@ from infodropout_tf.sweeps import Run
 
 def get_runs(data_dir):
     del data_dir  # MNIST from $TFDS_DATA_DIR
-    runs = [Run(f"plane_lenet_{noise}", "mnist_lenet_information_plane.py",
-                {"model.noise": noise}) for noise in ("information", "gaussian")]
-    runs.append(Run("plane_mlp_gaussian", "mnist_mlp_information_plane.py", {}))
-    return runs
+    return [Run("plane_mlp_gaussian", "mnist_mlp_information_plane.py", {})] + [
+        Run(f"plane_lenet_{noise}", "mnist_lenet_information_plane.py", {"model.noise": noise})
+        for noise in ("gaussian", "information")]
