@@ -66,9 +66,12 @@ def _test_batches(workdir, split, batch_size=500, as_dict=False):
 
     from infodropout_tf import data
 
-    dataset = read_json(os.path.join(workdir, "config.json"))["dataset"]
+    config = read_json(os.path.join(workdir, "config.json"))
+    dataset = config["dataset"]
+    # The seed fixes the test set's binarisation (binarized_mnist).
     batches = data.load(dataset["name"], split, dataset["data_dir"] or None,
-                        batch_size=batch_size, as_dict=as_dict, **dataset["options"])
+                        batch_size=batch_size, seed=config.get("seed", 0), as_dict=as_dict,
+                        **dataset["options"])
     return list(tfds.as_numpy(batches))
 
 
@@ -110,9 +113,16 @@ def _write(output, row, summary, figure=None):
 
 
 def _information_dropout_latent(workdir):
-    """The learned prior's mu and sigma and the alphas of a trained
-    information-dropout VAE on 1,000 test images (the data that explain
-    how its bound compares with the Gaussian VAE's)."""
+    """The learned prior and the noise scales of a trained information-dropout VAE.
+
+    The data that explain how its bound compares with the Gaussian VAE's.
+
+    Returns:
+        `(summary, alpha)`: the prior's mu and sigma, the cap of alpha
+        (`alpha_upper`, max_alpha plus the layer's margin), quantiles of
+        alpha and the share of alphas within 1% of the cap; and every
+        alpha of the latent on the first 1,000 test images, flattened.
+    """
     import keras
 
     model = keras.models.load_model(os.path.join(workdir, "model.keras"))
@@ -120,12 +130,13 @@ def _information_dropout_latent(workdir):
     hidden = model.encoder(images, training=False)
     alpha = model.latent.posterior([model.latent_features(hidden), hidden]).distribution.scale
     alpha = np.asarray(alpha).ravel()
+    alpha_upper = float(model.latent.alpha_upper)
     return {"prior_mu": float(np.asarray(model.latent.prior.mu)),
             "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
-            "max_alpha": model.max_alpha,
+            "alpha_upper": alpha_upper,
             "alpha_quantiles": {f"{q:g}": float(np.quantile(alpha, q))
                                 for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
-            "alpha_share_at_max": float(np.mean(alpha > 0.99 * model.max_alpha))}, alpha
+            "alpha_share_at_cap": float(np.mean(alpha > 0.99 * alpha_upper))}, alpha
 
 
 def vae(finished, output):
@@ -166,7 +177,7 @@ def vae(finished, output):
                          label=f"{latent} (paper)")
             if latent == "information_dropout":
                 row[latent]["latent"], alpha = _information_dropout_latent(workdir)
-                axes[-1].hist(alpha, bins=50, range=(0, row[latent]["latent"]["max_alpha"]),
+                axes[-1].hist(alpha, bins=50, range=(0, row[latent]["latent"]["alpha_upper"]),
                               histtype="step", label=f"k = {k}")
         if len(row) == 2:
             row["information_dropout_minus_gaussian"] = (

@@ -257,3 +257,19 @@ def test_zero_entropy_noise_gets_the_mixture_estimate_and_its_residual(points, p
     # I(X; Z') = H(Z') and H(Z'|Y) of the mixture with variance 1/(2 pi e).
     assert rows[0]["mutual_information_x"] == pytest.approx(preserved, abs=1e-9)
     assert rows[0]["residual_information"] == pytest.approx(residual, abs=1e-9)
+
+
+def test_the_mixture_has_one_component_per_example_by_default():
+    # 1,500 points on a grid 100 apart, 400 noise deviations: Z' tells every
+    # one apart, so the estimate is log 1500, above the log 1000 a mixture
+    # of 1,000 components would cap it at.
+    grid = np.stack(np.meshgrid(np.arange(50), np.arange(30)), -1).reshape(-1, 2)
+    points = 100.0 * grid.astype("float32")
+    data = tf.data.Dataset.from_tensor_slices((points, np.arange(1500) % 2)).batch(500)
+    rows = information.estimate_information_plane(_dense_and_zero_entropy_noise(), ["noise"],
+                                                  data, num_samples=1, gaussian_samples=2000)
+    assert rows[0]["mutual_information_x"] == pytest.approx(np.log(1500), abs=1e-6)
+    capped = information.estimate_information_plane(
+        _dense_and_zero_entropy_noise(), ["noise"], data, num_samples=1, gaussian_samples=2000,
+        gaussian_components=1000)
+    assert capped[0]["mutual_information_x"] == pytest.approx(np.log(1000), abs=1e-6)

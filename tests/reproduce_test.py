@@ -180,7 +180,7 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     assert sorted(summary["k2"]) == ["gaussian", "gaussian_minus_paper"]
     assert summary["k2"]["gaussian_minus_paper"] == pytest.approx(-97.0 + 99.0)
     # The latent's diagnostics: the learned prior and the alphas of the
-    # first 1,000 test images, which the layer caps at max_alpha.
+    # first 1,000 test images, which the layer caps at max_alpha + 0.001.
     latent = summary["k1"]["information_dropout"]["latent"]
     assert latent["prior_mu"] == pytest.approx(0.25)
     assert latent["prior_sigma"] == pytest.approx(1.0, abs=1e-5)
@@ -190,7 +190,9 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     alpha = np.asarray(information.latent.posterior(
         [information.latent_features(hidden), hidden]).distribution.scale)
     assert latent["alpha_quantiles"]["0.5"] == pytest.approx(np.median(alpha), rel=1e-5)
-    assert 0 < latent["alpha_quantiles"]["0.05"] <= latent["alpha_quantiles"]["0.95"] <= 0.5
+    assert latent["alpha_upper"] == pytest.approx(0.501)
+    assert 0 < latent["alpha_quantiles"]["0.05"] <= latent["alpha_quantiles"]["0.95"] <= 0.501
+    assert latent["alpha_share_at_cap"] == pytest.approx(np.mean(alpha > 0.99 * 0.501))
     with open(os.path.join(output, "vae.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(output)) == ["vae.json", "vae.png"]  # no temporaries left

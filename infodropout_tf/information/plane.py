@@ -211,8 +211,9 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
         model: A trained classifier (a `Classifier` or a functional model).
         layer_names: Sequence of names of layers in its network (noise
             layers or any other, e.g. a `Dense`).
-        dataset: `(x, y)` batches, at least one example; keep it to a few
-            thousand examples.
+        dataset: `(x, y)` batches, at least one example. The
+            Gaussian-mixture estimate compares every example with every
+            other: 10,000 examples of 84 units take about a second.
         estimators: Dict {layer name: estimator name} choosing the I(X; Z)
             estimator of some of `layer_names` among `ESTIMATORS`
             (`"closed_form_kl"`, `"gaussian_mixture"`, `"binning"`,
