@@ -197,7 +197,11 @@ def test_config_smoke_run(name, tmp_path, fake_cifar):
     results = evaluate_lib.evaluate(config, str(workdir))
     assert json.loads((workdir / "evaluation.json").read_text()) == results
     if config.nuisance.enabled:
-        assert 0 <= results["nuisance_error"] <= 1
+        assert 0 <= results["nuisance_error"] <= 1 and results["nuisance_probe"] == "mlp"
+        # The evaluation command may change the probe of a trained run.
+        config.nuisance.probe = "conv"
+        results = evaluate_lib.evaluate(config, str(workdir))
+        assert 0 <= results["nuisance_error"] <= 1 and results["nuisance_probe"] == "conv"
 
 
 def test_the_plane_uses_the_estimators_of_the_config(tmp_path, testing_config):
@@ -348,3 +352,18 @@ def test_a_beta_schedule_warms_the_kl_up_and_a_resumed_run_stays_on_it(tmp_path,
     assert "epoch_beta" in _tags(workdir / "tensorboard" / "train")
     model = keras.models.load_model(workdir / "model.keras")
     assert [layer.beta for layer in model.kl_layers] == [1.0, 1.0, 1.0]
+
+
+def test_a_convolutional_nuisance_probe_needs_a_spatial_representation():
+    config = load_config("testing")
+    config.nuisance.enabled = True
+    config.nuisance.representation_layer = "features"
+    config.nuisance.probe = "conv"
+    inputs = keras.Input((4,))
+    features = keras.layers.Dense(3, name="features")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, name="logits")(features))
+    with pytest.raises(config_lib.ConfigError,
+                       match=r"^invalid config field `nuisance.probe`: 'conv' needs a \(height, "
+                             r"width, channels\) representation, and 'features' outputs shape "
+                             r"\(3,\); use 'mlp'.$"):
+        evaluate_lib.nuisance_error(config, model)

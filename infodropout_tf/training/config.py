@@ -117,6 +117,10 @@ def base_config():
     config.nuisance.enabled = False  # Occluded CIFAR: digit classifier on the representation
     config.nuisance.epochs = 5
     config.nuisance.representation_layer = "head_conv2_relu"
+    # The classifier of the nuisance: "mlp" (Dense 256 on the flattened
+    # representation) or "conv" (two 3x3 convolutions of 64 channels and a
+    # global max before it, for a spatial map: it finds a digit anywhere).
+    config.nuisance.probe = "mlp"
     config.iwae_samples = 100  # VAE: k of the importance-weighted bound
     config.iwae_examples = 1000  # VAE: test examples it is estimated on
     return config
@@ -322,6 +326,7 @@ RANGES = {
     "nuisance.enabled": _boolean(),
     "nuisance.epochs": _integer(1),
     "nuisance.representation_layer": _text(),
+    "nuisance.probe": _one_of(("mlp", "conv")),
     "iwae_samples": _integer(1),
     "iwae_examples": _integer(1),
     "model.beta_schedule.name": _one_of(BETA_SCHEDULES),

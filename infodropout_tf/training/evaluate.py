@@ -23,7 +23,8 @@ from infodropout_tf.training.workdir import WorkdirError
 EVALUATION_FIELDS = ("num_epochs", "dataset.data_dir", "tpu", "strategy", "jit_compile",
                      "batch_size", "eval_steps", "eval_num_samples",
                      "recalibrate_batch_norm_steps", "iwae_samples", "iwae_examples",
-                     "nuisance.enabled", "nuisance.epochs", "nuisance.representation_layer")
+                     "nuisance.enabled", "nuisance.epochs", "nuisance.representation_layer",
+                     "nuisance.probe")
 
 
 def test_metrics(config, model, train, test):
@@ -48,6 +49,7 @@ def test_metrics(config, model, train, test):
     metrics = evaluate_two_modes(model, evaluation_data, num_samples=config.eval_num_samples)
     if config.nuisance.enabled:
         metrics["nuisance_error"] = nuisance_error(config, model)
+        metrics["nuisance_probe"] = config.nuisance.probe
     return metrics
 
 
@@ -116,16 +118,32 @@ def nuisance_error(config, model):
     frozen (BatchNorm in inference mode) but noisy while the classifier
     trains, as the paper measures what the noisy representation still
     carries about the nuisance; the test error is with the noise off, like
-    the main `deterministic_error`. The classifier is a small MLP (256 ReLU
-    units) on the flattened representation, so that it can read a nuisance
-    from where it sits in the image, not only from channel averages.
+    the main `deterministic_error`. The classifier (`nuisance.probe`) is a
+    small MLP (256 ReLU units) on the flattened representation, which can
+    read a nuisance from where it sits, not only from channel averages; or,
+    for a spatial map, two 3x3 convolutions of 64 channels and a global max
+    before it, which find a digit wherever it sits (an MLP on the raw
+    Occluded MNIST frames barely tells the occluder apart).
+
+    Raises:
+        ConfigError: a convolutional probe on a representation that is not
+            a (height, width, channels) map.
     """
     network = network_of(model)
     representation = keras.Model(network.inputs,
                                  network.get_layer(config.nuisance.representation_layer).output)
     representation.trainable = False
-    hidden = keras.layers.Dense(256, activation="relu")(
-        keras.layers.Flatten()(representation.output))
+    features = representation.output
+    if config.nuisance.probe == "conv":
+        if len(features.shape) != 4:
+            raise config_lib.ConfigError(
+                f"invalid config field `nuisance.probe`: 'conv' needs a (height, width, "
+                f"channels) representation, and {config.nuisance.representation_layer!r} "
+                f"outputs shape {tuple(features.shape[1:])}; use 'mlp'.")
+        for _ in range(2):
+            features = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(features)
+        features = keras.layers.GlobalMaxPooling2D()(features)
+    hidden = keras.layers.Dense(256, activation="relu")(keras.layers.Flatten()(features))
     classifier = keras.Model(representation.inputs, keras.layers.Dense(10)(hidden))
     classifier.compile(keras.optimizers.Adam(1e-3),
                        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
