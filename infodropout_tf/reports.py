@@ -364,26 +364,39 @@ def cluttered(finished, output):
 
 
 def occlusion(finished, output):
-    """Main and nuisance (occluder) test errors against beta (Fig. 4)."""
+    """Main and nuisance (occluder) test errors against beta (Fig. 4).
+
+    The nuisance error of each probe a run was tested with: the trainer's
+    (`metrics.json`) and, where `infodropout-evaluate` tested it again with
+    another `nuisance.probe`, that one's (`evaluation.json`).
+    """
     summary = {"protocol": "main error: the digit behind the occluder, noise off (deterministic) "
                            "or on (noisy, averaged over samples); nuisance error: a classifier "
-                           "of the occluding digit trained on the frozen noisy output of the "
-                           "last information-dropout layer, tested with the noise off; chance "
-                           "is 0.9",
+                           "of the occluding digit (probe: mlp or conv) trained on the frozen "
+                           "noisy output of the last information-dropout layer, tested with "
+                           "the noise off; chance is 0.9",
                "errors": {}}
     runs = _by_value(finished, "model.beta")
     for beta, workdir in runs:
         metrics = _metrics(workdir)
-        summary["errors"][str(beta)] = {key: metrics[key] for key in (
-            "deterministic_error", "noisy_error", "nuisance_error")}
+        errors = summary["errors"][str(beta)] = {
+            key: metrics[key] for key in ("deterministic_error", "noisy_error")}
+        evaluation = os.path.join(workdir, "evaluation.json")
+        for results in [metrics] + ([read_json(evaluation)] if os.path.exists(evaluation) else []):
+            # Runs from before the probe was a choice used the MLP.
+            errors[f"nuisance_error_{results.get('nuisance_probe', 'mlp')}"] = (
+                results["nuisance_error"])
     betas = [beta for beta, _ in runs]
     figure = Figure(figsize=(6, 4), layout="constrained")
     axis = figure.subplots()
     for key, label in (("deterministic_error", "main digit, deterministic"),
                        ("noisy_error", "main digit, noisy"),
-                       ("nuisance_error", "occluder (nuisance)")):
-        axis.plot(betas, [100 * summary["errors"][str(b)][key] for b in betas], marker="o",
-                  label=label)
+                       ("nuisance_error_mlp", "occluder (nuisance), MLP probe"),
+                       ("nuisance_error_conv", "occluder (nuisance), conv probe")):
+        measured = [b for b in betas if key in summary["errors"][str(b)]]
+        if measured:
+            axis.plot(measured, [100 * summary["errors"][str(b)][key] for b in measured],
+                      marker="o", label=label)
     axis.axhline(90, color="gray", linestyle=":", label="chance")
     _log_beta_axis(axis, betas)
     axis.set_ylabel("test error [%]")

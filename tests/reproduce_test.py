@@ -234,6 +234,10 @@ def test_occlusion_report_tabulates_main_and_nuisance_errors_by_beta(tmp_path, c
     for run, nuisance in ((runs[2], 0.6), (runs[0], 0.2)):
         _finished_run(root, run, {"deterministic_error": 0.01, "noisy_error": 0.02,
                                   "nuisance_error": nuisance, "epochs": 6})
+    # The first run tested again with the convolutional probe.
+    with open(os.path.join(root, runs[0].name, "evaluation.json"), "w") as f:
+        json.dump({"deterministic_error": 0.01, "noisy_error": 0.02, "nuisance_error": 0.1,
+                   "nuisance_probe": "conv"}, f)
     reproduce.main(["report", "occlusion", "--root", root, "--output", output,
                     "--configs", str(CONFIGS)])
 
@@ -242,8 +246,9 @@ def test_occlusion_report_tabulates_main_and_nuisance_errors_by_beta(tmp_path, c
     betas = [str(runs[0].overrides["model.beta"]), str(runs[2].overrides["model.beta"])]
     assert list(errors) == betas
     assert errors[betas[0]] == {"deterministic_error": 0.01, "noisy_error": 0.02,
-                                "nuisance_error": 0.2}
-    assert errors[betas[1]]["nuisance_error"] == 0.6
+                                "nuisance_error_mlp": 0.2, "nuisance_error_conv": 0.1}
+    assert errors[betas[1]] == {"deterministic_error": 0.01, "noisy_error": 0.02,
+                                "nuisance_error_mlp": 0.6}
     assert os.path.getsize(os.path.join(output, "occlusion.png")) > 1000
 
 
