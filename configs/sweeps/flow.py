@@ -6,7 +6,7 @@ rate divided by 10 after epoch 4) at one beta and four filter fractions;
 the run at a quarter of the filters is the same run, and workdir, as the
 one of `disentangle.py` at that beta. Beta 10 is the largest of that row
 whose noisy test error stays low (2.5%; 61% at beta 100). Results: docs/results.md, row
-"information flow".
+5.
 """
 
 from infodropout_tf.sweeps import Run

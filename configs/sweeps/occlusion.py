@@ -7,7 +7,9 @@ betas over four decades; then a classifier of the occluding digit is
 trained for 3 epochs on the frozen, noisy output of the last
 information-dropout layer. The dataset is generated in `data_dir` (a
 writable tensorflow-datasets folder holding a prepared `mnist`) before the
-first run. Results: docs/results.md, row "occlusion".
+first run. Each run is then tested again with the convolutional probe,
+`infodropout-evaluate ... --config.nuisance.probe=conv` (the commands are
+under the row). Results: docs/results.md, row 7.
 """
 
 from infodropout_tf.sweeps import Run
