@@ -13,6 +13,7 @@ aside and renamed (`atomic_files`).
 
 import csv
 import json
+import math
 import os
 
 import numpy as np
@@ -468,8 +469,6 @@ def plane(finished, output):
     """Information-plane trajectories of each network and noise, with the
     log n ceiling of the mixture and binning estimates (Adilova et al.
     Figs. 1 and 5)."""
-    import math
-
     from infodropout_tf.information.plane import plot_information_plane
 
     rows, ceilings, summary = [], {}, {}
@@ -483,7 +482,7 @@ def plane(finished, output):
         rows += [{**row, "layer": label} for row in run_rows]
         ceilings[label] = math.log(examples)
         entry = summary[run.name] = {"network": model["name"], "noise": model["noise"],
-                                     "num_examples": examples, "log_n": math.log(examples),
+                                     "num_examples": examples, "log_n": ceilings[label],
                                      "test_error": _metrics(workdir)["deterministic_error"]}
         for estimator in sorted({row["estimator"] for row in run_rows}):
             train = sorted((r for r in run_rows

@@ -311,6 +311,19 @@ def test_a_rejected_config_writes_nothing(field, value, expected, tmp_path, test
     assert not workdir.exists()
 
 
+def test_a_convolutional_nuisance_probe_on_a_flat_layer_is_refused_before_training(
+        tmp_path, testing_config):
+    workdir = tmp_path / "run"
+    config = testing_config(**{"nuisance.enabled": True, "nuisance.representation_layer": "dense1",
+                               "nuisance.probe": "conv"})
+    with pytest.raises(config_lib.ConfigError,
+                       match=r"^invalid config field `nuisance.probe`: 'conv' needs a \(height, "
+                             r"width, channels\) representation, and 'dense1' outputs shape "
+                             r"\(\d+,\); use 'mlp'\.$"):
+        trainer.train_and_evaluate(config, str(workdir))
+    assert not workdir.exists()
+
+
 @pytest.mark.parametrize("estimators, expected", [
     (("dense1:mne",), r"^invalid config field `information_plane.estimators`: expected a tuple "
                       r"of \"layer:estimator\" strings, one per layer, each estimator one of "

@@ -14,6 +14,7 @@ from infodropout_tf.keras_utils import network_of
 from infodropout_tf.training import config as config_lib
 from infodropout_tf.training.backup import check_keras_file
 from infodropout_tf.training.backup import first_line
+from infodropout_tf.training.experiment import check_nuisance_probe
 from infodropout_tf.training.experiment import load_split
 from infodropout_tf.training.workdir import Workdir
 from infodropout_tf.training.workdir import WorkdirError
@@ -130,16 +131,12 @@ def nuisance_error(config, model):
             a (height, width, channels) map.
     """
     network = network_of(model)
+    check_nuisance_probe(config.nuisance, network)
     representation = keras.Model(network.inputs,
                                  network.get_layer(config.nuisance.representation_layer).output)
     representation.trainable = False
     features = representation.output
     if config.nuisance.probe == "conv":
-        if len(features.shape) != 4:
-            raise config_lib.ConfigError(
-                f"invalid config field `nuisance.probe`: 'conv' needs a (height, width, "
-                f"channels) representation, and {config.nuisance.representation_layer!r} "
-                f"outputs shape {tuple(features.shape[1:])}; use 'mlp'.")
         for _ in range(2):
             features = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(features)
         features = keras.layers.GlobalMaxPooling2D()(features)

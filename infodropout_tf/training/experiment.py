@@ -138,8 +138,24 @@ def build_model(config, strategy, num_train, steps, example_inputs):
                               f"its layers are {sorted(names)}.")
     if config.information_plane.enabled:
         _check_plane_estimators(config.information_plane, network)
+    if config.nuisance.enabled:
+        check_nuisance_probe(config.nuisance, network)
     _check_beta_schedule(config.model.beta_schedule, model)
     return model
+
+
+def check_nuisance_probe(nuisance, network):
+    """A convolutional nuisance probe needs a (height, width, channels) map.
+
+    Checked when the model is built, not after training, and again by the
+    evaluation command, which may change the probe of a trained run.
+    """
+    shape = network.get_layer(nuisance.representation_layer).output.shape
+    if nuisance.probe == "conv" and len(shape) != 4:
+        raise ConfigError(
+            f"invalid config field `nuisance.probe`: 'conv' needs a (height, width, "
+            f"channels) representation, and {nuisance.representation_layer!r} "
+            f"outputs shape {tuple(shape[1:])}; use 'mlp'.")
 
 
 def _check_beta_schedule(schedule, model):
