@@ -240,3 +240,62 @@ def test_custom_loop_scales_the_loss_under_mixed_float16(strategy):
     assert np.abs(kernel_change).max() > 1e-2
     np.testing.assert_allclose(mirrored.get_weights()[0] - initial[0], kernel_change,
                                atol=0.05 * np.abs(kernel_change).max())
+
+
+def _surrogate_mlp(regularizer, jit_compile=False):
+    """MLP with zero-entropy noise after every hidden layer and a surrogate
+    penalty on the last one, Z = dense3, which noise comes before."""
+    model = models.build({
+        "name": "mlp", "num_classes": 3, "input_shape": (10, 1, 1), "width": 8,
+        "noise": "zero_entropy", "regularizer": regularizer, "regularizer_weight": 0.5,
+        "seed": 0})
+    model.compile(keras.optimizers.SGD(0.05), jit_compile=jit_compile)
+    return model
+
+
+def test_each_replica_penalises_the_z_of_its_own_forward_pass(strategy):
+    # Noise comes before Z, so a second pass (the fallback of
+    # `surrogate_representation`) would penalise another Z than the one the
+    # logits came from. Under two replicas, in Keras's fit and in the
+    # trainer's loop with and without XLA (Keras's own fit cannot compile a
+    # mirrored step with XLA), every loss must find its own pass's Z.
+    x, y = _data()
+    x = x.reshape(64, 10, 1, 1)
+    for jit_compile in (False, True):
+        with strategy.scope():
+            model = _surrogate_mlp("squared_norm", jit_compile)
+        own_pass = []
+        original = model.surrogate_representation
+
+        def spy(x, y_pred, training=False):
+            own_pass.append(model._forward.logits is y_pred)
+            return original(x, y_pred, training)
+
+        model.surrogate_representation = spy
+        if not jit_compile:
+            model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+        _fit_custom_loop(model, strategy, x, y, steps=2)
+        # Traced once per replica for each train and validation step.
+        assert len(own_pass) >= 4 and all(own_pass), (jit_compile, own_pass)
+
+
+def test_replicas_compute_the_batch_penalties_on_their_share_of_the_batch(strategy):
+    # log_variance is a batch statistic: with two replicas each computes it
+    # on its half of the global batch and the metric averages the halves, so
+    # a mirrored batch of 16 reads as one device's batches of 8.
+    x, y = _data()
+    x = x.reshape(64, 10, 1, 1)
+    keras.utils.set_random_seed(0)
+    single = _surrogate_mlp("log_variance")
+    single(x[:2])
+    with strategy.scope():
+        mirrored = _surrogate_mlp("log_variance")
+        mirrored(x[:2])
+        mirrored.set_weights(single.get_weights())
+
+    def surrogate(model, batch_size):
+        return model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)["surrogate"]
+
+    halves, whole = surrogate(single, 8), surrogate(single, 16)
+    assert abs(halves - whole) > 0.05  # the batch size matters to this penalty
+    np.testing.assert_allclose(surrogate(mirrored, 16), halves, rtol=1e-5)

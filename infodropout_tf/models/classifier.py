@@ -45,6 +45,9 @@ class Classifier(keras.Model):
     `surrogate` (unweighted, as `cross_entropy` is). Z is the very tensor
     the logits of the same forward pass were computed from: `call` runs
     a functional model with both outputs, so no second pass is needed.
+    The log-variance surrogates are batch statistics: under tf.distribute
+    each replica computes them on its share of the global batch, as
+    unsynchronised batch normalisation does.
 
     Compile it without a loss: `model.compile(optimizer)`. On an empty
     batch (or sample weights that sum to 0) the cross-entropy, the KL
