@@ -40,6 +40,7 @@ import json
 import os
 
 import keras
+import matplotlib.cm
 import matplotlib.colors
 from matplotlib.figure import Figure
 import numpy as np
@@ -306,41 +307,54 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     return rows
 
 
+def _plot_panel(axis, rows, layer, estimator, norm, ceiling):
+    """One layer's trajectory by one estimator: train circles, test triangles."""
+    for split, marker in (("train", "o"), ("test", "^")):
+        points = sorted((r["epoch"], r["mutual_information_x"], r["mutual_information_y"])
+                        for r in rows if (r["layer"], r["estimator"], r["split"])
+                        == (layer, estimator, split))
+        if not points:
+            continue
+        epoch, x, y = map(np.asarray, zip(*points))
+        axis.plot(x, y, color="0.7", linewidth=0.8, zorder=1)
+        axis.scatter(x, y, c=epoch, cmap="viridis", norm=norm, marker=marker, label=split,
+                     zorder=2)
+    if ceiling is not None and estimator in ("gaussian_mixture", "binning"):
+        axis.axvline(ceiling, color="0.4", linestyle="--", linewidth=1,
+                     label=f"log n = {ceiling:.2f}")
+    relative = any(r["relative_to_prior_constant"] for r in rows
+                   if (r["layer"], r["estimator"]) == (layer, estimator))
+    axis.set_xlabel("I(X;Z) [nats]" + (" + const (log-uniform prior)" if relative else ""))
+    axis.set_ylabel("I(Z;Y) lower bound [nats]")
+    axis.set_title(f"{layer}: {estimator.replace('_', ' ')}")
+    axis.legend(loc="lower right")
+
+
 def plot_information_plane(rows, path, ceilings=None):
-    """Draws one panel per layer and estimator, epochs coloured, as a PNG.
+    """Draws one row of panels per layer, one panel per estimator, epochs
+    coloured, as a PNG.
 
     `ceilings` ({layer: log n}, optional) draws the bound log n of the
     Gaussian-mixture and binning estimates on n examples in that layer's
     panels.
     """
     ceilings = ceilings or {}
-    panels = sorted({(row["layer"], row["estimator"]) for row in rows})
+    layers = sorted({row["layer"] for row in rows})
+    estimators = {layer: sorted({row["estimator"] for row in rows if row["layer"] == layer})
+                  for layer in layers}
+    columns = max(len(names) for names in estimators.values())
     epochs = [row["epoch"] for row in rows]
     norm = matplotlib.colors.Normalize(min(epochs), max(max(epochs), min(epochs) + 1))
     # A Figure of its own, not pyplot: a notebook's backend stays as it is.
-    figure = Figure(figsize=(4.5 * len(panels) + 1, 4), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False)
-    for axis, (layer, estimator) in zip(axes[0], panels):
-        for split, marker in (("train", "o"), ("test", "^")):
-            points = sorted((r["epoch"], r["mutual_information_x"], r["mutual_information_y"])
-                            for r in rows if (r["layer"], r["estimator"], r["split"])
-                            == (layer, estimator, split))
-            if not points:
-                continue
-            epoch, x, y = map(np.asarray, zip(*points))
-            axis.plot(x, y, color="0.7", linewidth=0.8, zorder=1)
-            scatter = axis.scatter(x, y, c=epoch, cmap="viridis", norm=norm, marker=marker,
-                                   label=split, zorder=2)
-        if layer in ceilings and estimator in ("gaussian_mixture", "binning"):
-            axis.axvline(ceilings[layer], color="0.4", linestyle="--", linewidth=1,
-                         label=f"log n = {ceilings[layer]:.2f}")
-        relative = any(r["relative_to_prior_constant"] for r in rows
-                       if (r["layer"], r["estimator"]) == (layer, estimator))
-        axis.set_xlabel("I(X;Z) [nats]" + (" + const (log-uniform prior)" if relative else ""))
-        axis.set_ylabel("I(Z;Y) lower bound [nats]")
-        axis.set_title(f"{layer}: {estimator.replace('_', ' ')}")
-        axis.legend(loc="lower right")
-    figure.colorbar(scatter, ax=axes[0].tolist(), label="epoch")
+    figure = Figure(figsize=(4.5 * columns + 1, 4 * len(layers)), layout="constrained")
+    axes = figure.subplots(len(layers), columns, squeeze=False)
+    for row_axes, layer in zip(axes, layers):
+        for axis in row_axes[len(estimators[layer]):]:
+            axis.set_visible(False)
+        for axis, estimator in zip(row_axes, estimators[layer]):
+            _plot_panel(axis, rows, layer, estimator, norm, ceilings.get(layer))
+    figure.colorbar(matplotlib.cm.ScalarMappable(norm, "viridis"), ax=axes.ravel().tolist(),
+                    label="epoch")
     atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100,
                                                                    format="png"))
 
