@@ -12,8 +12,10 @@ its output in `ROOT/<run name>.log`. A run whose workdir already holds
 completed epoch (the trainer's own resume). The first run that fails stops
 the sweep with one line naming its log. `report ROW` reads the finished
 runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`.
-Rows: the files of `configs/sweeps/` (cluttered, disentangle, flow,
-mlp_width, occlusion, plane, vae), or `all`.
+Rows: the files of `configs/sweeps/` (beta_vae, cluttered, disentangle,
+flow, mlp_width, occlusion, plane, surrogate, vae), or `all`. `--runs
+PATTERN` keeps only the runs whose names match the shell-style pattern,
+e.g. `run vae --runs 'vae_k1_*'` for the smallest VAEs first.
 
 The sweeps and the config files they name are those installed with the
 package (the repository's `configs/`, as `infodropout_tf.configs`; in an
@@ -31,6 +33,7 @@ output.
 """
 
 import argparse
+import fnmatch
 import os
 import shlex
 import subprocess
@@ -139,6 +142,19 @@ def report(row, row_runs, root, output):
     reports.REPORTS[row](finished(row, row_runs, root), output)
 
 
+def select(row_runs, pattern):
+    """The runs of `row_runs` whose names match the shell-style `pattern`.
+
+    Raises:
+        sweeps.SweepError: none matches; the names are listed.
+    """
+    chosen = [run for run in row_runs if fnmatch.fnmatchcase(run.name, pattern)]
+    if not chosen:
+        names = ", ".join(run.name for run in row_runs)
+        raise sweeps.SweepError(f"--runs {pattern!r} matches none of the runs: {names}.")
+    return chosen
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="infodropout-reproduce",
@@ -146,8 +162,11 @@ def _parser():
                     "figures (report).")
     parser.add_argument("action", choices=("run", "report"))
     parser.add_argument("rows", nargs="+", metavar="ROW",
-                        help="a sweep of configs/sweeps/ (cluttered, disentangle, flow, "
-                             "mlp_width, occlusion, plane, vae), or all")
+                        help="a sweep of configs/sweeps/ (beta_vae, cluttered, disentangle, "
+                             "flow, mlp_width, occlusion, plane, surrogate, vae), or all")
+    parser.add_argument("--runs", default="*", metavar="PATTERN",
+                        help="only the runs whose names match this shell-style pattern "
+                             "(default: all the rows' runs)")
     parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
     parser.add_argument("--configs", default=None,
                         help="folder of the config files and of sweeps/ (default: the configs "
@@ -173,7 +192,8 @@ def main(argv=None):
         rows = sweeps.rows(args.configs) if "all" in args.rows else args.rows
         # Every row's runs, and for `run` their configs, are checked before
         # anything runs: a typo fails now, not hours into a sweep.
-        row_runs = {row: sweeps.runs(row, args.configs, args.data_dir) for row in rows}
+        row_runs = {row: select(sweeps.runs(row, args.configs, args.data_dir), args.runs)
+                    for row in rows}
         if args.action == "run":
             for runs_of_row in row_runs.values():
                 for each in runs_of_row:

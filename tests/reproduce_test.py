@@ -123,6 +123,29 @@ def test_command_line_errors_are_one_line(capsys, tmp_path):
     assert not os.path.exists(root)
 
 
+def test_runs_pattern_selects_the_runs_to_train(tmp_path, capsys):
+    trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "sweeps" / "widths.py").write_text(
+        "from infodropout_tf.sweeps import Run\n"
+        "def get_runs(data_dir):\n"
+        f"    return [Run(f'net_k{{k}}_s{{s}}', 'testing.py', {{'seed': 10 * k + s}}, "
+        f"trainer={trainer!r})\n"
+        "            for k in (1, 2) for s in (0, 2)]\n")
+    reproduce.main(["run", "widths", "--runs", "net_k1_*", "--root", root,
+                    "--configs", str(configs)])
+    assert [call[-1] for call in _calls(root)] == [f"--workdir={root}/net_k1_s0",
+                                                   f"--workdir={root}/net_k1_s2"]
+
+    status, line = _main_error(capsys, ["run", "widths", "--runs", "net_k3_*", "--root", root,
+                                        "--configs", str(configs)])
+    assert status == 2
+    assert line == ("error: --runs 'net_k3_*' matches none of the runs: "
+                    "net_k1_s0, net_k1_s2, net_k2_s0, net_k2_s2.")
+    assert len(_calls(root)) == 2
+
+
 def _finished_run(root, run, metrics, log=None):
     workdir = os.path.join(root, run.name)
     os.makedirs(workdir)
