@@ -556,7 +556,10 @@ def surrogate(finished, output):
         gamma = run.overrides["model.regularizer_weight"]
         rows = [row for row in read_json(os.path.join(workdir, "information_plane.json"))
                 if row["split"] == "train" and "residual_information" in row]
+        examples = read_json(os.path.join(workdir, "config.json"))["information_plane"][
+            "num_examples"]
         summary["runs"].setdefault(regularizer, {})[str(gamma)] = {
+            "num_examples": examples, "log_n": math.log(examples),
             "epochs": [row["epoch"] for row in rows],
             "preserved": [row["mutual_information_x"] for row in rows],
             "residual": [row["residual_information"] for row in rows],
@@ -578,6 +581,11 @@ def surrogate(finished, output):
             # The last epoch, to read where each trajectory ends.
             axis.plot(values["preserved"][-1:], values["residual"][-1:], marker="o",
                       color=axis.lines[-1].get_color())
+        # The mixture over n examples cannot exceed log n.
+        ceilings = {values["log_n"] for values in by_gamma.values()}
+        for log_n in sorted(ceilings):
+            axis.axvline(log_n, color="0.4", linestyle="--", linewidth=1,
+                         label=f"log n = {log_n:.2f}")
         axis.set_xlabel("preserved information I(X; Z') [nats]")
         axis.set_ylabel("residual information H(Z'|Y) [nats]")
         axis.set_title(regularizer)

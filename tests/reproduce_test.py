@@ -420,6 +420,8 @@ def test_surrogate_report_traces_preserved_and_residual_information(tmp_path, ca
                                 ("surrogate_log_variance_gamma0.1", 0.5, 0.012),
                                 ("surrogate_log_variance_gamma1", 0.2, 0.05)):
         _finished_run(root, runs[name], {"deterministic_error": error})
+        with open(os.path.join(root, name, "config.json"), "w") as f:
+            json.dump({"information_plane": {"num_examples": 2000}}, f)
         rows = [{"epoch": epoch, "split": split, "layer": "dropout",
                  "estimator": "gaussian_mixture", "mutual_information_x": shrink * (5 + epoch),
                  "mutual_information_y": 2.0, "residual_information": shrink * (3 + epoch)}
@@ -439,6 +441,7 @@ def test_surrogate_report_traces_preserved_and_residual_information(tmp_path, ca
     np.testing.assert_allclose(strongest["preserved"], [1.0, 1.2, 1.4])
     np.testing.assert_allclose(strongest["residual"], [0.6, 0.8, 1.0])
     assert summary["none"]["0.0"]["preserved"] == [5.0, 6.0, 7.0]  # binning rows left out
+    assert strongest["num_examples"] == 2000 and strongest["log_n"] == pytest.approx(7.6009, 1e-4)
     assert os.path.getsize(os.path.join(output, "surrogate.png")) > 1000
 
 
