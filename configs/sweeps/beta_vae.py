@@ -3,7 +3,7 @@
 The VAE of `mnist_vae.py` (k = 1) with each latent at six betas from 0.25
 to 8, for 60 epochs with the learning rate divided by 10 at epoch 30 (the
 first drop of the paper's 300-epoch schedule). Results: docs/results.md,
-row "beta-VAE".
+row 9.
 """
 
 from infodropout_tf.sweeps import Run

@@ -6,7 +6,7 @@ settings of the paper, 28x28x1 inputs), 6 epochs with the learning rate
 divided by 10 after epoch 4, at betas over four decades. The KL is divided
 by the 60,000 training examples, so beta is the price of a nat in units of
 1/60,000 of the cross-entropy: 1 is almost free, 10,000 blocks most of the
-information. Results: docs/results.md, row "disentanglement".
+information. Results: docs/results.md, row 6.
 """
 
 from infodropout_tf.sweeps import Run

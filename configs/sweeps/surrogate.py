@@ -4,8 +4,8 @@ LeNet with zero-entropy noise on its 84-unit penultimate layer
 (`mnist_lenet_surrogate.py`, 10 epochs), trained with each surrogate at
 gamma = 0.001, 0.01, 0.1 and 1, and once with gamma = 0 (`none`, the noisy
 network alone); each run records the information plane of `dropout`,
-preserved I(X; Z') against residual H(Z'|Y). Results: docs/results.md
-(issue 16, row 4).
+preserved I(X; Z') against residual H(Z'|Y). Results: docs/results.md,
+row 8.
 
 The gammas are one log-spaced grid for all three penalties, set by their
 scale against the cross-entropy (2.3 nats at the start, about 0.05 once
