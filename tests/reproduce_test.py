@@ -401,8 +401,8 @@ def test_beta_vae_report_rate_distortion_and_total_correlation(tmp_path, capsys,
     assert summary["gaussian"]["4.0"]["rate"] == 10.0
     assert summary["gaussian"]["4.0"]["elbo"] == -90.0
     # The Gaussian latent's TC is that of its posterior means on the first
-    # 1,000 test images, -1/2 log det of their correlation, per unit.
-    images = np.concatenate([x for x, _ in data.load("binarized_mnist", "test[:1000]",
+    # 10,000 test images, -1/2 log det of their correlation, per unit.
+    images = np.concatenate([x for x, _ in data.load("binarized_mnist", "test[:10000]",
                                                      batch_size=500)])
     model = models["beta_vae_gaussian_beta4"]
     means = np.asarray(model.latent.posterior(model.encoder(images)).mean(), np.float64)
