@@ -220,14 +220,14 @@ def beta_vae(finished, output):
     import keras
 
     # All test images: with 256 units, the sample correlation of 1,000 images
-    # alone reads 0.070 nats per unit for independent Gaussians (10,000: 0.007).
+    # alone reads 0.070 nats per unit for independent Gaussians (10,000: 0.0066).
     num_images = 10_000
     images = np.concatenate([x for x, _ in _test_batches(finished[0][1],
                                                          f"test[:{num_images}]")])
-    summary = {"protocol": f"test reconstruction (distortion) and KL (rate) in nats per image "
-                           f"on the 10,000 test images; total correlation per unit on the first "
-                           f"{num_images:,}: of the posterior means (Gaussian latent) or of the "
-                           f"noisy log-activations (information-dropout latent)",
+    summary = {"protocol": "on the 10,000 test images: reconstruction (distortion) and KL "
+                           "(rate) in nats per image, and total correlation per unit of the "
+                           "posterior means (Gaussian latent) or of the noisy log-activations "
+                           "(information-dropout latent)",
                "runs": {}}
     for run, workdir in sorted(finished, key=lambda pair: pair[0].overrides["model.beta"]):
         latent, beta = run.overrides["model.latent"], run.overrides["model.beta"]

@@ -14,8 +14,9 @@ the sweep with one line naming its log. `report ROW` reads the finished
 runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`.
 Rows: the files of `configs/sweeps/` (beta_vae, cluttered, disentangle,
 flow, mlp_width, occlusion, plane, surrogate, vae), or `all`. `--runs
-PATTERN` keeps only the runs whose names match the shell-style pattern,
-e.g. `run vae --runs 'vae_k1_*'` for the smallest VAEs first.
+PATTERN` trains only the runs whose names match the shell-style pattern
+(rows with none are left out), e.g. `run vae --runs 'vae_k1_*'` for the
+smallest VAEs first.
 
 The sweeps and the config files they name are those installed with the
 package (the repository's `configs/`, as `infodropout_tf.configs`; in an
@@ -143,15 +144,19 @@ def report(row, row_runs, root, output):
 
 
 def select(row_runs, pattern):
-    """The runs of `row_runs` whose names match the shell-style `pattern`.
+    """{row: runs} with only the runs whose names match the shell-style
+    `pattern`, and only the rows that keep one.
 
     Raises:
-        sweeps.SweepError: none matches; the names are listed.
+        sweeps.SweepError: no run of any row matches; the names are listed.
     """
-    chosen = [run for run in row_runs if fnmatch.fnmatchcase(run.name, pattern)]
+    chosen = {row: [run for run in runs if fnmatch.fnmatchcase(run.name, pattern)]
+              for row, runs in row_runs.items()}
+    chosen = {row: runs for row, runs in chosen.items() if runs}
     if not chosen:
-        names = ", ".join(run.name for run in row_runs)
-        raise sweeps.SweepError(f"--runs {pattern!r} matches none of the runs: {names}.")
+        names = "; ".join(f"{row}: {', '.join(run.name for run in runs)}"
+                          for row, runs in row_runs.items())
+        raise sweeps.SweepError(f"--runs {pattern!r} matches none of the runs ({names}).")
     return chosen
 
 
@@ -165,8 +170,8 @@ def _parser():
                         help="a sweep of configs/sweeps/ (beta_vae, cluttered, disentangle, "
                              "flow, mlp_width, occlusion, plane, surrogate, vae), or all")
     parser.add_argument("--runs", default="*", metavar="PATTERN",
-                        help="only the runs whose names match this shell-style pattern "
-                             "(default: all the rows' runs)")
+                        help="run: only the runs whose names match this shell-style pattern; "
+                             "rows with none are left out (default: all the rows' runs)")
     parser.add_argument("--root", required=True, help="folder of the runs' workdirs")
     parser.add_argument("--configs", default=None,
                         help="folder of the config files and of sweeps/ (default: the configs "
@@ -192,8 +197,13 @@ def main(argv=None):
         rows = sweeps.rows(args.configs) if "all" in args.rows else args.rows
         # Every row's runs, and for `run` their configs, are checked before
         # anything runs: a typo fails now, not hours into a sweep.
-        row_runs = {row: select(sweeps.runs(row, args.configs, args.data_dir), args.runs)
-                    for row in rows}
+        row_runs = {row: sweeps.runs(row, args.configs, args.data_dir) for row in rows}
+        if args.runs != "*":
+            if args.action == "report":
+                raise sweeps.SweepError("--runs selects runs to train; a report always reads "
+                                        "every finished run of its row, so drop --runs.")
+            row_runs = select(row_runs, args.runs)
+            rows = list(row_runs)
         if args.action == "run":
             for runs_of_row in row_runs.values():
                 for each in runs_of_row:

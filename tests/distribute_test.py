@@ -268,8 +268,10 @@ def test_each_replica_penalises_the_z_of_its_own_forward_pass(strategy):
         original = model.surrogate_representation
 
         def spy(x, y_pred, training=False):
-            own_pass.append(model._forward.logits is y_pred)
-            return original(x, y_pred, training)
+            kept = model._forward.representation
+            representation = original(x, y_pred, training)
+            own_pass.append(model._forward.logits is y_pred and representation is kept)
+            return representation
 
         model.surrogate_representation = spy
         if not jit_compile:

@@ -138,12 +138,21 @@ def test_runs_pattern_selects_the_runs_to_train(tmp_path, capsys):
     assert [call[-1] for call in _calls(root)] == [f"--workdir={root}/net_k1_s0",
                                                    f"--workdir={root}/net_k1_s2"]
 
+    # Over several rows, those without a match are left out.
+    reproduce.main(["run", "plane", "widths", "--runs", "net_k2_s2", "--root", root,
+                    "--configs", str(configs)])
+    assert _calls(root)[2:] == [[f"--config={configs}/testing.py", "--config.seed=22",
+                                 f"--workdir={root}/net_k2_s2"]]
+
     status, line = _main_error(capsys, ["run", "widths", "--runs", "net_k3_*", "--root", root,
                                         "--configs", str(configs)])
     assert status == 2
-    assert line == ("error: --runs 'net_k3_*' matches none of the runs: "
-                    "net_k1_s0, net_k1_s2, net_k2_s0, net_k2_s2.")
-    assert len(_calls(root)) == 2
+    assert line == ("error: --runs 'net_k3_*' matches none of the runs "
+                    "(widths: net_k1_s0, net_k1_s2, net_k2_s0, net_k2_s2).")
+    status, line = _main_error(capsys, ["report", "widths", "--runs", "net_k1_*", "--root", root,
+                                        "--configs", str(configs)])
+    assert status == 2 and line.startswith("error: --runs selects runs to train;")
+    assert len(_calls(root)) == 3
 
 
 def _finished_run(root, run, metrics, log=None):

@@ -336,7 +336,11 @@ def plot_information_plane(rows, path, ceilings=None):
 
     `ceilings` ({layer: log n}, optional) draws the bound log n of the
     Gaussian-mixture and binning estimates on n examples in that layer's
-    panels.
+    panels. Each row's panels start at the left, in the estimators' sorted
+    order, each titled with its layer and estimator.
+
+    Returns:
+        The matplotlib `Figure`, already written to `path`.
     """
     ceilings = ceilings or {}
     layers = sorted({row["layer"] for row in rows})
@@ -357,6 +361,7 @@ def plot_information_plane(rows, path, ceilings=None):
                     label="epoch")
     atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100,
                                                                    format="png"))
+    return figure
 
 
 class InformationPlane(keras.callbacks.Callback):
