@@ -221,9 +221,7 @@ def beta_vae(finished, output):
 
     # All test images: with 256 units, the sample correlation of 1,000 images
     # alone reads 0.070 nats per unit for independent Gaussians (10,000: 0.0066).
-    num_images = 10_000
-    images = np.concatenate([x for x, _ in _test_batches(finished[0][1],
-                                                         f"test[:{num_images}]")])
+    images = np.concatenate([x for x, _ in _test_batches(finished[0][1], "test")])
     summary = {"protocol": "on the 10,000 test images: reconstruction (distortion) and KL "
                            "(rate) in nats per image, and total correlation per unit of the "
                            "posterior means (Gaussian latent) or of the noisy log-activations "
