@@ -404,19 +404,35 @@ def test_beta_vae_report_rate_distortion_and_total_correlation(tmp_path, capsys,
                     "--configs", str(CONFIGS)])
 
     with open(os.path.join(output, "beta_vae.json")) as f:
-        summary = json.load(f)["runs"]
+        summary = json.load(f)
+    summary, summary_floor = summary["runs"], summary["independent_units_total_correlation"]
     assert list(summary["gaussian"]) == ["0.25", "4.0"]  # by beta
     assert summary["gaussian"]["4.0"]["distortion"] == 80.0
     assert summary["gaussian"]["4.0"]["rate"] == 10.0
     assert summary["gaussian"]["4.0"]["elbo"] == -90.0
-    # The Gaussian latent's TC is that of its posterior means on the first
-    # 10,000 test images, -1/2 log det of their correlation, per unit.
-    images = np.concatenate([x for x, _ in data.load("binarized_mnist", "test[:10000]",
-                                                     batch_size=500)])
+    # Gaussian TC per unit, -1/2 log det of the correlation over the
+    # 10,000 test images: of the code z = mu + sigma eps (eps from numpy's
+    # generator seeded 0), of the means, and of the active (Var mu_j > 0.01)
+    # means per active unit.
+    images = np.concatenate([x for x, _ in data.load("binarized_mnist", "test", batch_size=500)])
     model = models["beta_vae_gaussian_beta4"]
-    means = np.asarray(model.latent.posterior(model.encoder(images)).mean(), np.float64)
-    expected = -0.5 * np.linalg.slogdet(np.corrcoef(means, rowvar=False))[1] / means.shape[1]
-    assert summary["gaussian"]["4.0"]["total_correlation"] == pytest.approx(expected, rel=1e-4)
+    posterior = model.latent.posterior(model.encoder(images))
+    means = np.asarray(posterior.mean(), np.float64)
+    code = means + np.asarray(posterior.stddev(), np.float64) * np.random.default_rng(
+        0).standard_normal(means.shape)
+    active = means.var(axis=0) > 0.01
+
+    def per_unit_tc(samples):
+        return -0.5 * np.linalg.slogdet(np.corrcoef(samples, rowvar=False))[1] / samples.shape[1]
+
+    point = summary["gaussian"]["4.0"]
+    assert point["units"] == 256 and 1 < point["active_units"] == active.sum()
+    assert point["total_correlation"] == pytest.approx(per_unit_tc(code), rel=1e-4)
+    assert point["total_correlation_of_means"] == pytest.approx(per_unit_tc(means), rel=1e-4)
+    assert point["total_correlation_of_active_means"] == pytest.approx(
+        per_unit_tc(means[:, active]), rel=1e-4)
+    # Independent units read about d / (4 n) per unit: the estimate's floor.
+    assert summary_floor == pytest.approx(256 / (4 * 10_000), rel=0.1)
     information = summary["information_dropout"]["1.0"]
     assert information["rate"] == 25.0 and np.isfinite(information["total_correlation"])
     assert os.path.getsize(os.path.join(output, "beta_vae.png")) > 1000
