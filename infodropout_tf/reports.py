@@ -299,8 +299,9 @@ def beta_vae(finished, output):
         axis.set_xlabel("beta")
         axis.set_ylabel("total correlation [nats per unit]")
     tc_axis.set_yscale("log")
-    for axis in (curve_axis, tc_axis, means_axis):
+    for axis in (curve_axis, tc_axis):
         axis.legend(fontsize=8)
+    means_axis.legend(fontsize=8, loc="upper center")  # clear of the unit counts
     figure.suptitle("beta-VAE on binarised MNIST, k = 1")
     _write(output, "beta_vae", summary, figure)
 
