@@ -595,6 +595,8 @@ def surrogate(finished, output):
     """Information-plane trajectories under the surrogate IB penalties
     (Kirsch, Lyle & Gal, Fig. 1): preserved I(X; Z') against residual
     H(Z'|Y) per epoch, one panel per penalty, one line per gamma."""
+    from infodropout_tf.information.plane import draw_log_n
+
     summary = {"protocol": "training examples of the information-plane callback; I(X; Z') = "
                            "H(Z') and H(Z'|Y) by the Gaussian mixture with the zero-entropy "
                            "noise; test error with the noise off",
@@ -630,10 +632,8 @@ def surrogate(finished, output):
             axis.plot(values["preserved"][-1:], values["residual"][-1:], marker="o",
                       color=axis.lines[-1].get_color())
         # The mixture over n examples cannot exceed log n.
-        ceilings = {values["log_n"] for values in by_gamma.values()}
-        for log_n in sorted(ceilings):
-            axis.axvline(log_n, color="0.4", linestyle="--", linewidth=1,
-                         label=f"log n = {log_n:.2f}")
+        for log_n in sorted({values["log_n"] for values in by_gamma.values()}):
+            draw_log_n(axis, log_n)
         axis.set_xlabel("preserved information I(X; Z') [nats]")
         axis.set_ylabel("residual information H(Z'|Y) [nats]")
         axis.set_title(regularizer)

@@ -307,6 +307,11 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     return rows
 
 
+def draw_log_n(axis, log_n):
+    """The ceiling log n of an estimate over n examples, a dashed vertical line."""
+    axis.axvline(log_n, color="0.4", linestyle="--", linewidth=1, label=f"log n = {log_n:.2f}")
+
+
 def _plot_panel(axis, rows, layer, estimator, norm, ceiling):
     """One layer's trajectory by one estimator: train circles, test triangles."""
     for split, marker in (("train", "o"), ("test", "^")):
@@ -320,8 +325,7 @@ def _plot_panel(axis, rows, layer, estimator, norm, ceiling):
         axis.scatter(x, y, c=epoch, cmap="viridis", norm=norm, marker=marker, label=split,
                      zorder=2)
     if ceiling is not None and estimator in ("gaussian_mixture", "binning"):
-        axis.axvline(ceiling, color="0.4", linestyle="--", linewidth=1,
-                     label=f"log n = {ceiling:.2f}")
+        draw_log_n(axis, ceiling)
     relative = any(r["relative_to_prior_constant"] for r in rows
                    if (r["layer"], r["estimator"]) == (layer, estimator))
     axis.set_xlabel("I(X;Z) [nats]" + (" + const (log-uniform prior)" if relative else ""))
