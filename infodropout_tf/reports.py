@@ -113,31 +113,50 @@ def _write(output, row, summary, figure=None):
     print(json.dumps(summary, indent=1))
 
 
-def _information_dropout_latent(workdir):
-    """The learned prior and the noise scales of a trained information-dropout VAE.
+# A latent unit is active when it carries more than this many nats on
+# average over the test images; the trained VAEs' units fall into two groups
+# far either side of it (docs/results.md, row 1).
+ACTIVE_UNIT_KL = 0.05
 
-    The data that explain how its bound compares with the Gaussian VAE's.
+
+def _vae_latent(workdir):
+    """The latent of a trained VAE on the first 1,000 test images.
+
+    The data that explain how the information-dropout VAE's bound compares
+    with the Gaussian VAE's.
 
     Returns:
-        `(summary, alpha)`: the prior's mu and sigma, the cap of alpha
-        (`alpha_upper`, max_alpha plus the layer's margin), quantiles of
-        alpha and the share of alphas within 1% of the cap; and every
-        alpha of the latent on the first 1,000 test images, flattened.
+        `(summary, unit_kl, alpha)`. `summary` holds the number of active
+        units (mean KL above `ACTIVE_UNIT_KL`) and the KL they carry and, for
+        the information-dropout latent, under `"latent"`, the learned prior's
+        mu and sigma, the cap of alpha (`alpha_upper`, max_alpha plus the
+        layer's margin), quantiles of alpha and the share of alphas within
+        1% of the cap. `unit_kl` is the mean KL per unit, largest first;
+        `alpha` every alpha of the information-dropout latent, flattened
+        (None for the Gaussian latent).
     """
     import keras
+    from tensorflow_probability import distributions as tfd
 
     model = keras.models.load_model(os.path.join(workdir, "model.keras"))
     images = np.concatenate([x for x, _ in _test_batches(workdir, "test[:1000]")])
-    hidden = model.encoder(images, training=False)
-    alpha = model.latent.posterior([model.latent_features(hidden), hidden]).distribution.scale
-    alpha = np.asarray(alpha).ravel()
+    # Over u = log z for the information-dropout latent: the KL is the same.
+    posterior, prior, _ = model.latent_distributions(model.encoder(images, training=False))
+    unit_kl = np.sort(np.asarray(tfd.kl_divergence(posterior, prior)).mean(axis=0))[::-1]
+    active = unit_kl > ACTIVE_UNIT_KL
+    summary = {"active_units": int(active.sum()), "kl_in_active_units": float(unit_kl[active].sum())}
+    if model.latent_type == "gaussian":
+        return summary, unit_kl, None
+    alpha = np.asarray(posterior.scale).ravel()
     alpha_upper = float(model.latent.alpha_upper)
-    return {"prior_mu": float(np.asarray(model.latent.prior.mu)),
-            "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
-            "alpha_upper": alpha_upper,
-            "alpha_quantiles": {f"{q:g}": float(np.quantile(alpha, q))
-                                for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
-            "alpha_share_at_cap": float(np.mean(alpha > 0.99 * alpha_upper))}, alpha
+    summary["latent"] = {
+        "prior_mu": float(np.asarray(model.latent.prior.mu)),
+        "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
+        "alpha_upper": alpha_upper,
+        "alpha_quantiles": {f"{q:g}": float(np.quantile(alpha, q))
+                            for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+        "alpha_share_at_cap": float(np.mean(alpha > 0.99 * alpha_upper))}
+    return summary, unit_kl, alpha
 
 
 def vae(finished, output):
@@ -155,9 +174,10 @@ def vae(finished, output):
         runs.setdefault(run.overrides["model.width_multiplier"], {})[
             run.overrides["model.latent"]] = workdir
     ks = sorted(runs)
-    figure = Figure(figsize=(4.5 * (len(ks) + 1), 4), layout="constrained")
-    axes = figure.subplots(1, len(ks) + 1, squeeze=False)[0]
-    for axis, k in zip(axes, ks):
+    figure = Figure(figsize=(4.5 * (len(ks) + 2), 4), layout="constrained")
+    axes = figure.subplots(1, len(ks) + 2, squeeze=False)[0]
+    alpha_axis, units_axis = axes[-2:]
+    for axis, k, linestyle in zip(axes, ks, ("-", "--", ":")):
         row = summary[f"k{k}"] = {}
         for latent, color in (("gaussian", "C0"), ("information_dropout", "C1")):
             if latent not in runs[k]:
@@ -176,10 +196,13 @@ def vae(finished, output):
                       color=color, label=f"{latent} (here)")
             axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
                          label=f"{latent} (paper)")
-            if latent == "information_dropout":
-                row[latent]["latent"], alpha = _information_dropout_latent(workdir)
-                axes[-1].hist(alpha, bins=50, range=(0, row[latent]["latent"]["alpha_upper"]),
-                              histtype="step", label=f"k = {k}")
+            latent_summary, unit_kl, alpha = _vae_latent(workdir)
+            row[latent].update(latent_summary)
+            units_axis.plot(np.arange(1, unit_kl.size + 1), unit_kl, color=color,
+                            linestyle=linestyle, label=f"{latent}, k = {k}")
+            if alpha is not None:
+                alpha_axis.hist(alpha, bins=50, range=(0, latent_summary["latent"]["alpha_upper"]),
+                                histtype="step", linestyle=linestyle, label=f"k = {k}")
         if len(row) == 2:
             row["information_dropout_minus_gaussian"] = (
                 row["information_dropout"]["elbo"] - row["gaussian"]["elbo"])
@@ -190,11 +213,18 @@ def vae(finished, output):
         axis.set_ylabel("test ELBO [nats]")
         axis.set_title(f"k = {k}: {512 * k} hidden, {256 * k} latent units")
         axis.legend(loc="lower right")
-    axes[-1].set_xlabel("alpha (information-dropout latent, 1,000 test images)")
-    axes[-1].set_ylabel("units x images")
-    axes[-1].set_title("noise scale of the information-dropout latent")
-    if ks:
-        axes[-1].legend()
+    alpha_axis.set_xlabel("alpha (1,000 test images)")
+    alpha_axis.set_ylabel("units x images")
+    alpha_axis.set_title("noise scale, information-dropout latent")
+    units_axis.axhline(ACTIVE_UNIT_KL, color="gray", linestyle="-.", label="active above")
+    units_axis.set_yscale("log")
+    units_axis.set_xscale("log")
+    units_axis.set_xlabel("latent unit, by mean KL")
+    units_axis.set_ylabel("mean KL per unit [nats]")
+    units_axis.set_title("KL per latent unit (1,000 test images)")
+    units_axis.legend(fontsize=8)
+    if alpha_axis.has_data():
+        alpha_axis.legend()
     figure.suptitle("VAE on binarised MNIST (paper Table 1)")
     _write(output, "vae", summary, figure)
 

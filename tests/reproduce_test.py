@@ -195,6 +195,21 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     information = VAE("information_dropout", seed=0, max_alpha=0.5)
     information.latent.prior.mu.assign(0.25)
     information.save(os.path.join(root, "vae_k1_information_dropout", "model.keras"))
+    # A Gaussian latent whose posterior ignores the image: N(m_j, 1) with
+    # m = 1 for units 0-4 (KL 0.5 each, active), 0.2 for unit 5 (KL 0.02,
+    # below the 0.05 threshold) and 0 elsewhere.
+    gaussian = VAE("gaussian", seed=0)
+    gaussian(np.zeros((1, 28, 28, 1), "float32"))
+    means = np.zeros(256, "float32")
+    means[:5], means[5] = 1.0, 0.2
+    gaussian.latent.mean_dense.set_weights([np.zeros((512, 256), "float32"), means])
+    unit_scale = np.log(np.expm1(1.0 - 1e-4))  # softplus(b) + SIGMA_MIN = 1
+    gaussian.latent.scale_dense.set_weights([np.zeros((512, 256), "float32"),
+                                             np.full(256, unit_scale, "float32")])
+    gaussian.save(os.path.join(root, "vae_k1_gaussian", "model.keras"))
+    wider = VAE("gaussian", seed=0, width_multiplier=2)
+    wider(np.zeros((1, 28, 28, 1), "float32"))
+    wider.save(os.path.join(root, "vae_k2_gaussian", "model.keras"))
     for name in ("vae_k1_gaussian", "vae_k1_information_dropout", "vae_k2_gaussian"):
         with open(os.path.join(root, name, "config.json"), "w") as f:
             json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000}, f)
@@ -203,9 +218,11 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
 
     with open(os.path.join(output, "vae.json")) as f:
         summary = json.load(f)
-    assert summary["k1"]["gaussian"] == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0,
-                                         "kl": 29.5, "iwae": -92.0, "iwae_samples": 1000,
-                                         "iwae_examples": 1000}
+    gaussian_row = summary["k1"]["gaussian"]
+    assert gaussian_row.pop("kl_in_active_units") == pytest.approx(2.5, abs=1e-4)
+    assert gaussian_row == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0, "kl": 29.5,
+                            "iwae": -92.0, "iwae_samples": 1000, "iwae_examples": 1000,
+                            "active_units": 5}
     assert summary["k1"]["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
     assert summary["k1"]["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
     # k = 2 has no information-dropout run yet: no gap, its own paper value.
