@@ -127,9 +127,10 @@ def _vae_latent(workdir):
 
     Returns:
         `(summary, unit_kl, alpha)`. `summary` holds the number of active
-        units (mean KL above `ACTIVE_UNIT_KL`) and the KL they carry and, for
-        the information-dropout latent, under `"latent"`, the learned prior's
-        mu and sigma, the cap of alpha (`alpha_upper`, max_alpha plus the
+        units (mean KL above `ACTIVE_UNIT_KL`), the KL of the active and of
+        the idle units and, for the information-dropout latent, under
+        `"latent"`, the learned prior's mu and sigma, the mean alpha of the
+        active and of the idle units, the cap of alpha (`alpha_upper`, max_alpha plus the
         layer's margin), quantiles of alpha and the share of alphas within
         1% of the cap. `unit_kl` is the mean KL per unit, largest first;
         `alpha` every alpha of the information-dropout latent, flattened
@@ -142,21 +143,27 @@ def _vae_latent(workdir):
     images = np.concatenate([x for x, _ in _test_batches(workdir, "test[:1000]")])
     # Over u = log z for the information-dropout latent: the KL is the same.
     posterior, prior, _ = model.latent_distributions(model.encoder(images, training=False))
-    unit_kl = np.sort(np.asarray(tfd.kl_divergence(posterior, prior)).mean(axis=0))[::-1]
+    unit_kl = np.asarray(tfd.kl_divergence(posterior, prior)).mean(axis=0)
     active = unit_kl > ACTIVE_UNIT_KL
-    summary = {"active_units": int(active.sum()), "kl_in_active_units": float(unit_kl[active].sum())}
+    summary = {"active_units": int(active.sum()), "kl_in_active_units": float(unit_kl[active].sum()),
+               "kl_in_idle_units": float(unit_kl[~active].sum()),
+               # How far from the threshold the two groups lie.
+               "weakest_active_unit_kl": float(unit_kl[active].min()) if active.any() else None,
+               "strongest_idle_unit_kl": float(unit_kl[~active].max()) if not active.all() else None}
     if model.latent_type == "gaussian":
-        return summary, unit_kl, None
-    alpha = np.asarray(posterior.scale).ravel()
+        return summary, np.sort(unit_kl)[::-1], None
+    alpha = np.asarray(posterior.scale)
     alpha_upper = float(model.latent.alpha_upper)
     summary["latent"] = {
         "prior_mu": float(np.asarray(model.latent.prior.mu)),
         "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
+        "mean_alpha_of_active_units": float(alpha[:, active].mean()) if active.any() else None,
+        "mean_alpha_of_idle_units": float(alpha[:, ~active].mean()) if not active.all() else None,
         "alpha_upper": alpha_upper,
         "alpha_quantiles": {f"{q:g}": float(np.quantile(alpha, q))
                             for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
         "alpha_share_at_cap": float(np.mean(alpha > 0.99 * alpha_upper))}
-    return summary, unit_kl, alpha
+    return summary, np.sort(unit_kl)[::-1], alpha.ravel()
 
 
 def vae(finished, output):

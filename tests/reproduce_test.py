@@ -220,9 +220,11 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
         summary = json.load(f)
     gaussian_row = summary["k1"]["gaussian"]
     assert gaussian_row.pop("kl_in_active_units") == pytest.approx(2.5, abs=1e-4)
+    assert gaussian_row.pop("kl_in_idle_units") == pytest.approx(0.02, abs=1e-4)
     assert gaussian_row == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0, "kl": 29.5,
                             "iwae": -92.0, "iwae_samples": 1000, "iwae_examples": 1000,
-                            "active_units": 5}
+                            "active_units": 5, "weakest_active_unit_kl": pytest.approx(0.5, abs=1e-4),
+                            "strongest_idle_unit_kl": pytest.approx(0.02, abs=1e-4)}
     assert summary["k1"]["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
     assert summary["k1"]["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
     # k = 2 has no information-dropout run yet: no gap, its own paper value.
@@ -242,6 +244,11 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     assert latent["alpha_upper"] == pytest.approx(0.501)
     assert 0 < latent["alpha_quantiles"]["0.05"] <= latent["alpha_quantiles"]["0.95"] <= 0.501
     assert latent["alpha_share_at_cap"] == pytest.approx(np.mean(alpha > 0.99 * 0.501))
+    # Untrained, with alpha <= 0.5 against the prior's sigma of 1, every
+    # unit pays more than 0.05 nats: all active, no idle group.
+    assert summary["k1"]["information_dropout"]["active_units"] == 256
+    assert latent["mean_alpha_of_active_units"] == pytest.approx(alpha.mean(), rel=1e-5)
+    assert latent["mean_alpha_of_idle_units"] is None
     with open(os.path.join(output, "vae.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(output)) == ["vae.json", "vae.png"]  # no temporaries left
