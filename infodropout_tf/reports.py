@@ -130,9 +130,9 @@ def _vae_latent(workdir):
         units (mean KL above `ACTIVE_UNIT_KL`), the KL of the active and of
         the idle units and, for the information-dropout latent, under
         `"latent"`, the learned prior's mu and sigma, the mean alpha of the
-        active and of the idle units, the cap of alpha (`alpha_upper`, max_alpha plus the
-        layer's margin), quantiles of alpha and the share of alphas within
-        1% of the cap. `unit_kl` is the mean KL per unit, largest first;
+        active and of the idle units, the cap of alpha (`alpha_upper`,
+        max_alpha plus the layer's margin), quantiles of alpha and the share
+        of alphas within 1% of the cap. `unit_kl` is the mean KL per unit, largest first;
         `alpha` every alpha of the information-dropout latent, flattened
         (None for the Gaussian latent).
     """
