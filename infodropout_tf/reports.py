@@ -145,11 +145,13 @@ def _vae_latent(workdir):
     posterior, prior, _ = model.latent_distributions(model.encoder(images, training=False))
     unit_kl = np.asarray(tfd.kl_divergence(posterior, prior)).mean(axis=0)
     active = unit_kl > ACTIVE_UNIT_KL
-    summary = {"active_units": int(active.sum()), "kl_in_active_units": float(unit_kl[active].sum()),
-               "kl_in_idle_units": float(unit_kl[~active].sum()),
+    active_kl, idle_kl = unit_kl[active], unit_kl[~active]
+    summary = {"active_units": int(active.sum()),
+               "kl_in_active_units": float(active_kl.sum()),
+               "kl_in_idle_units": float(idle_kl.sum()),
                # How far from the threshold the two groups lie.
-               "weakest_active_unit_kl": float(unit_kl[active].min()) if active.any() else None,
-               "strongest_idle_unit_kl": float(unit_kl[~active].max()) if not active.all() else None}
+               "weakest_active_unit_kl": float(active_kl.min()) if active_kl.size else None,
+               "strongest_idle_unit_kl": float(idle_kl.max()) if idle_kl.size else None}
     if model.latent_type == "gaussian":
         return summary, np.sort(unit_kl)[::-1], None
     alpha = np.asarray(posterior.scale)
@@ -157,8 +159,8 @@ def _vae_latent(workdir):
     summary["latent"] = {
         "prior_mu": float(np.asarray(model.latent.prior.mu)),
         "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
-        "mean_alpha_of_active_units": float(alpha[:, active].mean()) if active.any() else None,
-        "mean_alpha_of_idle_units": float(alpha[:, ~active].mean()) if not active.all() else None,
+        "mean_alpha_of_active_units": float(alpha[:, active].mean()) if active_kl.size else None,
+        "mean_alpha_of_idle_units": float(alpha[:, ~active].mean()) if idle_kl.size else None,
         "alpha_upper": alpha_upper,
         "alpha_quantiles": {f"{q:g}": float(np.quantile(alpha, q))
                             for q in (0.05, 0.25, 0.5, 0.75, 0.95)},

@@ -223,7 +223,8 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     assert gaussian_row.pop("kl_in_idle_units") == pytest.approx(0.02, abs=1e-4)
     assert gaussian_row == {"epochs": 3, "elbo": -96.5, "reconstruction": 67.0, "kl": 29.5,
                             "iwae": -92.0, "iwae_samples": 1000, "iwae_examples": 1000,
-                            "active_units": 5, "weakest_active_unit_kl": pytest.approx(0.5, abs=1e-4),
+                            "active_units": 5,
+                            "weakest_active_unit_kl": pytest.approx(0.5, abs=1e-4),
                             "strongest_idle_unit_kl": pytest.approx(0.02, abs=1e-4)}
     assert summary["k1"]["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
     assert summary["k1"]["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
