@@ -5,8 +5,9 @@ dynamically binarised training images and a fixed binarisation of the test
 set; Adam with learning rate 1e-3 divided by 10 at epochs 30 and 120, 300
 epochs. `--config.model.latent=information_dropout` swaps the latent.
 Reports the negative ELBO and the importance-weighted bound with k = 100.
-`--config.model.beta` weights the KL (beta-VAE), and
-`--config.model.beta_schedule.name=linear` warms it up from
+`--config.dataset.binarization=static` binarises the training images once
+instead of anew each epoch. `--config.model.beta` weights the KL
+(beta-VAE), and `--config.model.beta_schedule.name=linear` warms it up from
 `model.beta_schedule.initial_beta` over `model.beta_schedule.epochs` epochs.
 """
 

@@ -296,6 +296,8 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("dtype_policy", "mixed_float32", "^invalid config field `dtype_policy`: expected one of "
      r"\['float32', 'mixed_float16', 'mixed_bfloat16'\], received 'mixed_float32'\.$"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
+    ("dataset.binarization", "otsu", r"^invalid config field `dataset.binarization`: expected "
+     r"one of \['dynamic', 'static'\], received 'otsu'\.$"),
     ("model.beta_schedule.name", "exponential",
      r"`model.beta_schedule.name`: expected one of \['constant', 'linear', 'cosine'\]"),
     ("model.beta_schedule.initial_beta", -1.0,

@@ -367,3 +367,27 @@ def test_a_convolutional_nuisance_probe_needs_a_spatial_representation():
                              r"width, channels\) representation, and 'features' outputs shape "
                              r"\(3,\); use 'mlp'.$"):
         evaluate_lib.nuisance_error(config, model)
+
+
+@pytest.mark.parametrize("binarization", ["dynamic", "static"])
+def test_dataset_binarization_of_the_training_images(shared_data_dir, binarization):
+    config = load_config("mnist_vae")
+    config.dataset.data_dir = shared_data_dir
+    config.dataset.binarization = binarization
+
+    def two_passes(split):
+        batches = experiment.load_split(config, split, 100, False)  # unshuffled
+        return [np.concatenate([x for x, _ in batches.as_numpy_iterator()]) for _ in range(2)]
+
+    first, second = two_passes("train[:200]")
+    assert set(np.unique(first)) == {0.0, 1.0}
+    # Dynamic: a fresh draw per pass, so about a tenth of MNIST's pixels
+    # (those strictly between 0 and 1) have a chance to change.
+    assert np.array_equal(first, second) == (binarization == "static")
+    # The test images are binarised once either way, and identically.
+    test_first, test_second = two_passes("test[:200]")
+    assert np.array_equal(test_first, test_second)
+    static = load_config("mnist_vae")
+    static.dataset.data_dir, static.dataset.binarization = shared_data_dir, "static"
+    assert np.array_equal(test_first, np.concatenate(
+        [x for x, _ in experiment.load_split(static, "test[:200]", 100, False).as_numpy_iterator()]))

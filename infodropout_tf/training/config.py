@@ -46,6 +46,10 @@ def base_config():
     config.dataset.train_split = "train"
     config.dataset.test_split = "test"
     config.dataset.label_key = "label"
+    # binarized_mnist: "dynamic" draws the training images' pixels anew each
+    # epoch, "static" binarises every split once with the config's seed (the
+    # test split is always static).
+    config.dataset.binarization = "dynamic"
     # Generation options of cluttered_mnist / occluded_cifar10.
     config.dataset.options = ml_collections.ConfigDict()
 
@@ -293,6 +297,7 @@ RANGES = {
     "dataset.train_split": _text(),
     "dataset.test_split": _text(),
     "dataset.label_key": _text(),
+    "dataset.binarization": _one_of(("dynamic", "static")),
     "batch_size": _integer(1),
     "num_epochs": _integer(1),
     "steps_per_epoch": _integer(1, allow_minus_one=True),

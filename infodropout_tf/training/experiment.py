@@ -34,6 +34,8 @@ def num_train_examples(config):
 def load_split(config, split, batch_size, training, **overrides):
     """Batches of `split`: shuffled and without a short last batch when training."""
     options = {"label_key": config.dataset.label_key, **_data_options(config), **overrides}
+    if config.dataset.binarization == "static":  # else data.load's default: dynamic for train
+        options.setdefault("binarization", "static")
     dataset = data.load(config.dataset.name, split, batch_size=batch_size, shuffle=training,
                         seed=config.seed, drop_remainder=training, **options)
     if config.strategy == "multi_worker":
