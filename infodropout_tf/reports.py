@@ -170,28 +170,31 @@ def _vae_latent(workdir):
 
 def vae(finished, output):
     """Test bounds of the Gaussian and information-dropout VAEs per width
-    multiplier k, their curves, and the information-dropout latent's prior
+    multiplier k and binarisation of the training images, their curves,
+    and their latents: active units, the information-dropout latent's prior
     and alphas (Table 1)."""
-    summary = {"protocol": "training images binarised anew each epoch, test images binarised "
-                           "once (seeded); ELBO = minus the test negative ELBO with the "
-                           "closed-form KL, one latent sample per test image; IWAE = the "
-                           "importance-weighted bound with iwae_samples samples on the first "
-                           "iwae_examples test images",
+    summary = {"protocol": "training images binarised anew each epoch (entries k<k>) or once, "
+                           "seeded (entries k<k>_static), test images binarised once (seeded); "
+                           "ELBO = minus the test negative ELBO with the closed-form KL, one "
+                           "latent sample per test image; IWAE = the importance-weighted bound "
+                           "with iwae_samples samples on the first iwae_examples test images",
                "paper": PAPER_VAE}
-    runs = {}  # k -> latent -> workdir
+    runs = {}  # (k, static binarisation?) -> latent -> workdir
     for run, workdir in finished:
-        runs.setdefault(run.overrides["model.width_multiplier"], {})[
+        static = run.overrides.get("dataset.binarization", "dynamic") == "static"
+        runs.setdefault((run.overrides["model.width_multiplier"], static), {})[
             run.overrides["model.latent"]] = workdir
-    ks = sorted(runs)
-    figure = Figure(figsize=(4.5 * (len(ks) + 2), 4), layout="constrained")
-    axes = figure.subplots(1, len(ks) + 2, squeeze=False)[0]
+    entries = sorted(runs)
+    figure = Figure(figsize=(4.5 * (len(entries) + 2), 4), layout="constrained")
+    axes = figure.subplots(1, len(entries) + 2, squeeze=False)[0]
     alpha_axis, units_axis = axes[-2:]
-    for axis, k, linestyle in zip(axes, ks, ("-", "--", ":")):
-        row = summary[f"k{k}"] = {}
+    for axis, (k, static), linestyle in zip(axes, entries, ("-", "--", ":", "-.")):
+        row = summary[f"k{k}_static" if static else f"k{k}"] = {}
+        name = f"k = {k}, static" if static else f"k = {k}"
         for latent, color in (("gaussian", "C0"), ("information_dropout", "C1")):
-            if latent not in runs[k]:
+            if latent not in runs[k, static]:
                 continue
-            workdir = runs[k][latent]
+            workdir = runs[k, static][latent]
             metrics, log = _metrics(workdir), read_training_log(workdir)
             config = read_json(os.path.join(workdir, "config.json"))
             # The ELBO is -(reconstruction + KL): `loss` weights the KL by beta.
@@ -208,10 +211,10 @@ def vae(finished, output):
             latent_summary, unit_kl, alpha = _vae_latent(workdir)
             row[latent].update(latent_summary)
             units_axis.plot(np.arange(1, unit_kl.size + 1), unit_kl, color=color,
-                            linestyle=linestyle, label=f"{latent}, k = {k}")
+                            linestyle=linestyle, label=f"{latent}, {name}")
             if alpha is not None:
                 alpha_axis.hist(alpha, bins=50, range=(0, latent_summary["latent"]["alpha_upper"]),
-                                histtype="step", linestyle=linestyle, label=f"k = {k}")
+                                histtype="step", linestyle=linestyle, label=name)
         if len(row) == 2:
             row["information_dropout_minus_gaussian"] = (
                 row["information_dropout"]["elbo"] - row["gaussian"]["elbo"])
@@ -220,12 +223,13 @@ def vae(finished, output):
         axis.set_ylim(-115, -90)
         axis.set_xlabel("epoch")
         axis.set_ylabel("test ELBO [nats]")
-        axis.set_title(f"k = {k}: {512 * k} hidden, {256 * k} latent units")
+        axis.set_title(f"k = {k}: {512 * k} hidden, {256 * k} latent units"
+                       + (",\nstatic binarisation" if static else ""))
         axis.legend(loc="lower right")
     alpha_axis.set_xlabel("alpha (1,000 test images)")
     alpha_axis.set_ylabel("units x images")
     alpha_axis.set_title("noise scale, information-dropout latent")
-    units_axis.axhline(ACTIVE_UNIT_KL, color="gray", linestyle="-.", label="active above")
+    units_axis.axhline(ACTIVE_UNIT_KL, color="gray", linewidth=0.8, label="active above")
     units_axis.set_yscale("log")
     units_axis.set_xscale("log")
     units_axis.set_xlabel("latent unit, by mean KL")

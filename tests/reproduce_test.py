@@ -192,6 +192,8 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
         "loss": 100.0, "reconstruction": 73.0, "kl": 27.0, "iwae_log_likelihood": -94.5}, log)
     _finished_run(root, runs["vae_k2_gaussian"], {
         "loss": 97.0, "reconstruction": 70.0, "kl": 27.0, "iwae_log_likelihood": -93.0}, log)
+    _finished_run(root, runs["vae_k1_gaussian_static"], {
+        "loss": 99.5, "reconstruction": 72.0, "kl": 27.5, "iwae_log_likelihood": -95.0}, log)
     information = VAE("information_dropout", seed=0, max_alpha=0.5)
     information.latent.prior.mu.assign(0.25)
     information.save(os.path.join(root, "vae_k1_information_dropout", "model.keras"))
@@ -207,10 +209,12 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     gaussian.latent.scale_dense.set_weights([np.zeros((512, 256), "float32"),
                                              np.full(256, unit_scale, "float32")])
     gaussian.save(os.path.join(root, "vae_k1_gaussian", "model.keras"))
+    gaussian.save(os.path.join(root, "vae_k1_gaussian_static", "model.keras"))
     wider = VAE("gaussian", seed=0, width_multiplier=2)
     wider(np.zeros((1, 28, 28, 1), "float32"))
     wider.save(os.path.join(root, "vae_k2_gaussian", "model.keras"))
-    for name in ("vae_k1_gaussian", "vae_k1_information_dropout", "vae_k2_gaussian"):
+    for name in ("vae_k1_gaussian", "vae_k1_information_dropout", "vae_k2_gaussian",
+                 "vae_k1_gaussian_static"):
         with open(os.path.join(root, name, "config.json"), "w") as f:
             json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000}, f)
     reproduce.main(["report", "vae", "--root", root, "--output", output,
@@ -231,6 +235,11 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     # k = 2 has no information-dropout run yet: no gap, its own paper value.
     assert sorted(summary["k2"]) == ["gaussian", "gaussian_minus_paper"]
     assert summary["k2"]["gaussian_minus_paper"] == pytest.approx(-97.0 + 99.0)
+    # The fixed binarisation of the training images is an entry of its own,
+    # compared with the paper's k = 1.
+    assert sorted(summary) == ["k1", "k1_static", "k2", "paper", "protocol"]
+    assert summary["k1_static"]["gaussian"]["elbo"] == pytest.approx(-99.5)
+    assert summary["k1_static"]["gaussian_minus_paper"] == pytest.approx(-99.5 + 98.8)
     # The latent's diagnostics: the learned prior and the alphas of the
     # first 1,000 test images, which the layer caps at max_alpha + 0.001.
     latent = summary["k1"]["information_dropout"]["latent"]

@@ -15,10 +15,12 @@ ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion"
 # The commands of docs/results.md, written out by hand (data_dir "/data").
 COMMANDS = {
     "vae": [
-        (f"vae_k{k}_{latent}", "infodropout-train-vae --config=configs/mnist_vae.py "
+        (f"vae_k{k}_{latent}{suffix}", "infodropout-train-vae --config=configs/mnist_vae.py "
          f"--config.model.latent={latent} --config.model.width_multiplier={k} "
-         "--config.iwae_samples=1000 --config.iwae_examples=1000")
-        for k in (1, 2, 3) for latent in ("gaussian", "information_dropout")
+         "--config.iwae_samples=1000 --config.iwae_examples=1000"
+         + (" --config.dataset.binarization=static" if suffix else ""))
+        for k, suffix in ((1, ""), (1, "_static"), (2, ""), (3, ""))
+        for latent in ("gaussian", "information_dropout")
     ],
     "cluttered": [
         (f"cluttered_beta{beta}", "infodropout-train --config=configs/cluttered_all_cnn96.py "
@@ -129,8 +131,11 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
                    and c.dataset.options.num_test == 2_000
                    and c.dataset.options.image_size == 96 for c in configs)
     if row == "vae":
-        assert [(c.model.width_multiplier, c.model.latent) for c in configs] == [
-            (k, latent) for k in (1, 2, 3) for latent in ("gaussian", "information_dropout")]
+        assert [(c.model.width_multiplier, c.dataset.binarization, c.model.latent)
+                for c in configs] == [
+            (k, binarization, latent)
+            for k, binarization in ((1, "dynamic"), (1, "static"), (2, "dynamic"), (3, "dynamic"))
+            for latent in ("gaussian", "information_dropout")]
         # Table 1's schedule and a k = 1000 bound on 1,000 test images.
         assert all(c.model.name == "vae" and c.num_epochs == 300
                    and tuple(c.optimizer.boundaries) == (30, 120) and c.iwae_samples == 1000
