@@ -350,12 +350,14 @@ def beta_vae(finished, output):
 
 
 def mlp_width(finished, output):
-    """Mean and spread over seeds of the MLP's test error per noise and width (Fig. 3a)."""
-    errors = {}  # noise -> width -> [error per seed], in the sweep's order
+    """Mean and spread over seeds of the MLP's test error per noise and width
+    (Fig. 3a), with each seed's error: at the paper's learning rate some
+    noisy networks stop learning, which a mean and spread hide."""
+    errors = {}  # noise -> width -> {seed: error}, in the sweep's order
     epochs = set()
     for run, workdir in finished:
         noise, width = run.overrides["model.noise"], run.overrides["model.width"]
-        errors.setdefault(noise, {}).setdefault(width, []).append(
+        errors.setdefault(noise, {}).setdefault(width, {})[run.overrides["seed"]] = (
             _metrics(workdir)["deterministic_error"])
         epochs.add(read_json(os.path.join(workdir, "config.json"))["num_epochs"])
     summary = {"metric": "test error, deterministic representation, after "
@@ -363,21 +365,31 @@ def mlp_width(finished, output):
                "errors": {}}
     figure = Figure(figsize=(6, 4), layout="constrained")
     axis = figure.subplots()
-    for noise, by_width in errors.items():
+    for index, (noise, by_width) in enumerate(errors.items()):
         widths = sorted(by_width)
-        mean = np.array([np.mean(by_width[w]) for w in widths])
-        std = np.array([np.std(by_width[w]) for w in widths])
-        axis.errorbar(widths, 100 * mean, yerr=100 * std, marker="o", capsize=3, label=noise)
-        summary["errors"][noise] = {str(w): {"mean": float(m), "std": float(s),
-                                             "seeds": len(by_width[w])}
-                                    for w, m, s in zip(widths, mean, std)}
+        per_seed = [list(by_width[w].values()) for w in widths]
+        mean = np.array([np.mean(e) for e in per_seed])
+        std = np.array([np.std(e) for e in per_seed])
+        color = f"C{index}"
+        axis.errorbar(widths, 100 * mean, yerr=100 * std, marker="o", capsize=3, color=color,
+                      label=noise)
+        for width, seed_errors in zip(widths, per_seed):
+            axis.scatter([width] * len(seed_errors), 100 * np.array(seed_errors), color=color,
+                         marker="x", s=12, alpha=0.6)
+        summary["errors"][noise] = {
+            str(w): {"mean": float(m), "std": float(s), "seeds": len(by_width[w]),
+                     "per_seed": {str(seed): error for seed, error in sorted(by_width[w].items())}}
+            for w, m, s in zip(widths, mean, std)}
     all_widths = sorted({w for by_width in errors.values() for w in by_width})
     axis.set_xscale("log", base=2)
     axis.set_xticks(all_widths, [str(w) for w in all_widths])
+    # Log scale: the errors span from about 1% to chance (90%).
+    axis.set_yscale("log")
     axis.set_xlabel("hidden units per layer")
-    axis.set_ylabel("test error [%]")
+    axis.set_ylabel("test error [%] (x: each seed)")
+    axis.axhline(90, color="gray", linestyle=":", label="chance")
     axis.set_title("MNIST MLP, 3 hidden layers (paper Fig. 3a)")
-    axis.legend()
+    axis.legend(loc="best", fontsize=8)
     _write(output, "mlp_width", summary, figure)
 
 

@@ -281,9 +281,13 @@ def test_mlp_width_report_averages_the_finished_seeds(tmp_path, capsys):
     assert summary["metric"] == "test error, deterministic representation, after 80 epochs"
     summary = summary["errors"]
     assert list(summary) == ["information", "binary"]
+    # Each seed's error as trained, beside the mean and spread over seeds.
+    assert summary["information"]["64"].pop("per_seed") == {"0": 0.02, "1": 0.04}
     assert summary["information"]["64"] == pytest.approx({"mean": 0.03, "std": 0.01, "seeds": 2})
+    assert summary["information"]["128"].pop("per_seed") == {"2": 0.01}
     assert summary["information"]["128"] == pytest.approx({"mean": 0.01, "std": 0.0, "seeds": 1})
     assert list(summary["binary"]) == ["64"]
+    assert summary["binary"]["64"].pop("per_seed") == {"0": 0.09}
     assert summary["binary"]["64"] == pytest.approx({"mean": 0.09, "std": 0.0, "seeds": 1})
     assert os.path.getsize(os.path.join(output, "mlp_width.png")) > 1000
 
