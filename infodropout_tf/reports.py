@@ -4,7 +4,9 @@ One function per row of the results page. Each takes the row's finished
 runs, as `(sweeps.Run, workdir)` pairs, and the output folder, and writes
 `<row>.json` (the numbers quoted on the page) and `<row>.png` there; the
 runs are told apart by their overrides, so a row reports whichever of its
-runs have finished. `infodropout-reproduce report ROW` calls them.
+runs have finished. `infodropout-reproduce report ROW` calls them. The
+rows of `SHOW_UNFINISHED_RUNS` also take the runs that have not finished
+yet, as the keyword `unfinished`.
 
 Figures are drawn on `matplotlib.figure.Figure` objects, not pyplot, so a
 caller's backend and open figures are left alone, and every file is written
@@ -168,35 +170,65 @@ def _vae_latent(workdir):
     return summary, np.sort(unit_kl)[::-1], alpha.ravel()
 
 
-def vae(finished, output):
+def _test_elbo_curve(log):
+    """The test ELBO after each epoch, from a VAE's training log."""
+    return -(log["val_reconstruction"] + log["val_kl"])
+
+
+def vae(finished, output, unfinished=()):
     """Test bounds of the Gaussian and information-dropout VAEs per width
     multiplier k and binarisation of the training images, their curves,
     and their latents: active units, the information-dropout latent's prior
-    and alphas (Table 1)."""
+    and alphas (Table 1).
+
+    `unfinished` runs (still training, or interrupted) enter at the last
+    epoch they logged, marked `"finished": false` with the epochs of their
+    schedule: their test ELBO from the training log, no importance-weighted
+    bound or latent analysis, and no comparison with the paper's bound
+    after 300 epochs. When an entry has both latents but not both finished,
+    their gap is taken at the last epoch both logged, beside the k = 1 gap
+    at that epoch.
+    """
     summary = {"protocol": "training images binarised anew each epoch (entries k<k>) or once, "
                            "seeded (entries k<k>_static), test images binarised once (seeded); "
                            "ELBO = minus the test negative ELBO with the closed-form KL, one "
                            "latent sample per test image; IWAE = the importance-weighted bound "
                            "with iwae_samples samples on the first iwae_examples test images",
                "paper": PAPER_VAE}
-    runs = {}  # (k, static binarisation?) -> latent -> workdir
-    for run, workdir in finished:
-        static = run.overrides.get("dataset.binarization", "dynamic") == "static"
-        runs.setdefault((run.overrides["model.width_multiplier"], static), {})[
-            run.overrides["model.latent"]] = workdir
+    runs = {}  # (k, static binarisation?) -> latent -> (workdir, finished?)
+    for pairs, done in ((finished, True), (unfinished, False)):
+        for run, workdir in pairs:
+            if not done and len(read_training_log(workdir)["epoch"]) == 0:
+                continue  # started, but not one epoch logged yet
+            static = run.overrides.get("dataset.binarization", "dynamic") == "static"
+            runs.setdefault((run.overrides["model.width_multiplier"], static), {})[
+                run.overrides["model.latent"]] = (workdir, done)
     entries = sorted(runs)
     figure = Figure(figsize=(4.5 * (len(entries) + 2), 4), layout="constrained")
     axes = figure.subplots(1, len(entries) + 2, squeeze=False)[0]
     alpha_axis, units_axis = axes[-2:]
+    curves = {}  # (k, static) -> latent -> test ELBO per epoch
     for axis, (k, static), linestyle in zip(axes, entries, ("-", "--", ":", "-.")):
         row = summary[f"k{k}_static" if static else f"k{k}"] = {}
         name = f"k = {k}, static" if static else f"k = {k}"
+        curves[k, static] = {}
         for latent, color in (("gaussian", "C0"), ("information_dropout", "C1")):
             if latent not in runs[k, static]:
                 continue
-            workdir = runs[k, static][latent]
-            metrics, log = _metrics(workdir), read_training_log(workdir)
+            workdir, done = runs[k, static][latent]
+            log = read_training_log(workdir)
+            curve = curves[k, static][latent] = _test_elbo_curve(log)
+            axis.plot(log["epoch"] + 1, curve, color=color, label=f"{latent} (here)")
+            axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
+                         label=f"{latent} (paper)")
             config = read_json(os.path.join(workdir, "config.json"))
+            if not done:
+                row[latent] = {"finished": False, "epochs": len(log["epoch"]),
+                               "of_epochs": config["num_epochs"], "elbo": float(curve[-1]),
+                               "reconstruction": float(log["val_reconstruction"][-1]),
+                               "kl": float(log["val_kl"][-1])}
+                continue
+            metrics = _metrics(workdir)
             # The ELBO is -(reconstruction + KL): `loss` weights the KL by beta.
             row[latent] = {"epochs": len(log["epoch"]),
                            "elbo": -(metrics["reconstruction"] + metrics["kl"]),
@@ -204,10 +236,6 @@ def vae(finished, output):
                            "iwae": metrics["iwae_log_likelihood"],
                            "iwae_samples": config["iwae_samples"],
                            "iwae_examples": config["iwae_examples"]}
-            axis.plot(log["epoch"] + 1, -(log["val_reconstruction"] + log["val_kl"]),
-                      color=color, label=f"{latent} (here)")
-            axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
-                         label=f"{latent} (paper)")
             latent_summary, unit_kl, alpha = _vae_latent(workdir)
             row[latent].update(latent_summary)
             units_axis.plot(np.arange(1, unit_kl.size + 1), unit_kl, color=color,
@@ -215,16 +243,26 @@ def vae(finished, output):
             if alpha is not None:
                 alpha_axis.hist(alpha, bins=50, range=(0, latent_summary["latent"]["alpha_upper"]),
                                 histtype="step", linestyle=linestyle, label=name)
-        if len(row) == 2:
+        all_done = all(done for _, done in runs[k, static].values())
+        if len(row) == 2 and all_done:
             row["information_dropout_minus_gaussian"] = (
                 row["information_dropout"]["elbo"] - row["gaussian"]["elbo"])
-        if "gaussian" in row:
+        elif len(row) == 2:
+            epochs = min(len(curve) for curve in curves[k, static].values())
+            row["at_common_epoch"] = _vae_gap(curves[k, static], epochs)
+            first = curves.get((1, static), {})
+            if (k, static) != (1, static) and len(first) == 2 and all(
+                    len(curve) >= epochs for curve in first.values()):
+                row["at_common_epoch"]["k1_information_dropout_minus_gaussian"] = (
+                    _vae_gap(first, epochs)["information_dropout_minus_gaussian"])
+        if "gaussian" in row and row["gaussian"].get("finished", True):
             row["gaussian_minus_paper"] = row["gaussian"]["elbo"] - PAPER_VAE[f"k{k}"]["gaussian"]
         axis.set_ylim(-115, -90)
         axis.set_xlabel("epoch")
         axis.set_ylabel("test ELBO [nats]")
         axis.set_title(f"k = {k}: {512 * k} hidden, {256 * k} latent units"
-                       + (",\nstatic binarisation" if static else ""))
+                       + (",\nstatic binarisation" if static else "")
+                       + ("" if all_done else ",\nnot all finished"))
         axis.legend(loc="lower right")
     alpha_axis.set_xlabel("alpha (1,000 test images)")
     alpha_axis.set_ylabel("units x images")
@@ -240,6 +278,14 @@ def vae(finished, output):
         alpha_axis.legend()
     figure.suptitle("VAE on binarised MNIST (paper Table 1)")
     _write(output, "vae", summary, figure)
+
+
+def _vae_gap(curves, epochs):
+    """Both latents' test ELBO after `epochs` epochs, and their gap."""
+    gaussian = float(curves["gaussian"][epochs - 1])
+    information = float(curves["information_dropout"][epochs - 1])
+    return {"epochs": epochs, "gaussian_elbo": gaussian, "information_dropout_elbo": information,
+            "information_dropout_minus_gaussian": information - gaussian}
 
 
 # Burda et al.'s criterion: a Gaussian latent unit is active when its
@@ -700,3 +746,5 @@ def surrogate(finished, output):
 REPORTS = {"vae": vae, "beta_vae": beta_vae, "mlp_width": mlp_width, "cluttered": cluttered,
            "occlusion": occlusion, "disentangle": disentangle, "plane": plane, "flow": flow,
            "surrogate": surrogate}
+# The reports that also take the runs still training or interrupted.
+SHOW_UNFINISHED_RUNS = {"vae"}

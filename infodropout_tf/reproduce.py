@@ -11,7 +11,9 @@ its output in `ROOT/<run name>.log`. A run whose workdir already holds
 `metrics.json` is skipped, and an interrupted one resumes from its last
 completed epoch (the trainer's own resume). The first run that fails stops
 the sweep with one line naming its log. `report ROW` reads the finished
-runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`.
+runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`;
+`report vae` also shows the runs still training or interrupted, at the
+last epoch they logged (the larger VAEs take many hours).
 Rows: the files of `configs/sweeps/` (beta_vae, cluttered, disentangle,
 flow, mlp_width, occlusion, plane, surrogate, vae), or `all`. `--runs
 PATTERN` trains only the runs whose names match the shell-style pattern
@@ -133,14 +135,27 @@ def finished(row, row_runs, root):
     return done
 
 
+def unfinished(row_runs, root):
+    """[(run, workdir)] of the runs that have a training log in `root` but
+    no metrics.json: still training, or interrupted."""
+    return [(run, os.path.join(root, run.name)) for run in row_runs
+            if not _is_finished(root, run)
+            and os.path.exists(os.path.join(root, run.name, "training_log.csv"))]
+
+
 def report(row, row_runs, root, output):
-    """Writes `output/<row>.json` and `.png` from the row's finished runs."""
+    """Writes `output/<row>.json` and `.png` from the row's finished runs
+    (and, for the rows that show them, its unfinished ones)."""
     from infodropout_tf import reports
 
     if row not in reports.REPORTS:
         raise ReproduceError(f"row {row!r} has no report; the reports are: "
                              f"{', '.join(reports.REPORTS)}.")
-    reports.REPORTS[row](finished(row, row_runs, root), output)
+    done = finished(row, row_runs, root)
+    if row in reports.SHOW_UNFINISHED_RUNS:
+        reports.REPORTS[row](done, output, unfinished=unfinished(row_runs, root))
+    else:
+        reports.REPORTS[row](done, output)
 
 
 def select(row_runs, pattern):

@@ -189,7 +189,9 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
         "loss": 67.0 + 2 * 29.5, "reconstruction": 67.0, "kl": 29.5,
         "iwae_log_likelihood": -92.0}, log)
     _finished_run(root, runs["vae_k1_information_dropout"], {
-        "loss": 100.0, "reconstruction": 73.0, "kl": 27.0, "iwae_log_likelihood": -94.5}, log)
+        "loss": 100.0, "reconstruction": 73.0, "kl": 27.0, "iwae_log_likelihood": -94.5},
+        "epoch,loss,val_loss,val_reconstruction,val_kl\n0,125.0,121.0,90.0,31.0\n"
+        "1,110.0,107.0,80.0,27.0\n2,101.0,100.0,73.0,27.0\n")
     _finished_run(root, runs["vae_k2_gaussian"], {
         "loss": 97.0, "reconstruction": 70.0, "kl": 27.0, "iwae_log_likelihood": -93.0}, log)
     _finished_run(root, runs["vae_k1_gaussian_static"], {
@@ -213,10 +215,20 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     wider = VAE("gaussian", seed=0, width_multiplier=2)
     wider(np.zeros((1, 28, 28, 1), "float32"))
     wider.save(os.path.join(root, "vae_k2_gaussian", "model.keras"))
+    # Unfinished: k = 2's information-dropout run after 2 of 300 epochs, and
+    # a k = 3 run that has not logged an epoch yet (left out).
+    for name, unfinished_log in (
+            ("vae_k2_information_dropout", "epoch,loss,val_loss,val_reconstruction,val_kl\n"
+                                           "0,130.0,120.0,85.0,35.0\n1,115.0,110.0,80.0,28.0\n"),
+            ("vae_k3_gaussian", "epoch,loss,val_loss,val_reconstruction,val_kl\n")):
+        os.makedirs(os.path.join(root, name))
+        with open(os.path.join(root, name, "training_log.csv"), "w") as f:
+            f.write(unfinished_log)
     for name in ("vae_k1_gaussian", "vae_k1_information_dropout", "vae_k2_gaussian",
-                 "vae_k1_gaussian_static"):
+                 "vae_k1_gaussian_static", "vae_k2_information_dropout", "vae_k3_gaussian"):
         with open(os.path.join(root, name, "config.json"), "w") as f:
-            json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000}, f)
+            json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000,
+                       "num_epochs": 300}, f)
     reproduce.main(["report", "vae", "--root", root, "--output", output,
                     "--configs", str(CONFIGS)])
 
@@ -232,8 +244,17 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
                             "strongest_idle_unit_kl": pytest.approx(0.02, abs=1e-4)}
     assert summary["k1"]["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
     assert summary["k1"]["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
-    # k = 2 has no information-dropout run yet: no gap, its own paper value.
-    assert sorted(summary["k2"]) == ["gaussian", "gaussian_minus_paper"]
+    # k = 2's information-dropout run has not finished: its last logged
+    # epoch, and the gap at the last epoch both runs logged (epoch 2, where
+    # the Gaussian's log keeps the later row), beside k = 1's at that epoch.
+    assert summary["k2"]["information_dropout"] == {
+        "finished": False, "epochs": 2, "of_epochs": 300, "elbo": -108.0,
+        "reconstruction": 80.0, "kl": 28.0}
+    assert summary["k2"]["at_common_epoch"] == {
+        "epochs": 2, "gaussian_elbo": -100.5, "information_dropout_elbo": -108.0,
+        "information_dropout_minus_gaussian": -7.5,
+        "k1_information_dropout_minus_gaussian": -6.5}
+    assert "information_dropout_minus_gaussian" not in summary["k2"]
     assert summary["k2"]["gaussian_minus_paper"] == pytest.approx(-97.0 + 99.0)
     # The fixed binarisation of the training images is an entry of its own,
     # compared with the paper's k = 1.
