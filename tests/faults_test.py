@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from unittest import mock
 
 import keras
 import numpy as np
@@ -446,6 +447,19 @@ def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_co
     # Evaluation settings may change.
     results = evaluate_lib.evaluate(testing_config(eval_num_samples=3), str(finished_copy))
     assert 0 <= results["noisy_error"] <= 1
+
+    # A nuisance probe the trained model cannot feed is refused before any
+    # metric is computed, and nothing is written.
+    before = _snapshot(finished_copy)
+    with mock.patch.object(evaluate_lib, "test_metrics") as test_metrics, \
+            pytest.raises(config_lib.ConfigError,
+                          match=r"^invalid config field `nuisance.representation_layer`: the "
+                                r"model has no layer 'head'; its layers are \[.*'dense1'"):
+        evaluate_lib.evaluate(testing_config(**{"nuisance.enabled": True,
+                                                "nuisance.representation_layer": "head"}),
+                              str(finished_copy))
+    test_metrics.assert_not_called()
+    assert _snapshot(finished_copy) == before
 
     model = finished_copy / "model.keras"
     model.write_bytes(model.read_bytes()[:2000])

@@ -105,6 +105,9 @@ def evaluate(config, workdir):
     workdir.check_same_experiment(config, ignore=EVALUATION_FIELDS)
     path = latest_model_path(workdir)
     model = load_model(path)
+    if config.nuisance.enabled:
+        # Fails now, not after the main metrics.
+        check_nuisance_probe(config.nuisance, network_of(model))
     train = load_split(config, config.dataset.train_split, config.batch_size, True)
     test = load_split(config, config.dataset.test_split, config.batch_size, False)
     results = {"model": path, **test_metrics(config, model, train, test)}

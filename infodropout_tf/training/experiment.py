@@ -147,11 +147,18 @@ def build_model(config, strategy, num_train, steps, example_inputs):
 
 
 def check_nuisance_probe(nuisance, network):
-    """A convolutional nuisance probe needs a (height, width, channels) map.
+    """The nuisance probe's layer exists, and a convolutional probe gets a
+    (height, width, channels) map.
 
     Checked when the model is built, not after training, and again by the
-    evaluation command, which may change the probe of a trained run.
+    evaluation command, which may change the probe of a trained run, before
+    it computes the main metrics.
     """
+    names = [layer.name for layer in network.layers]
+    if nuisance.representation_layer not in names:
+        raise ConfigError(f"invalid config field `nuisance.representation_layer`: the model has "
+                          f"no layer {nuisance.representation_layer!r}; its layers are "
+                          f"{sorted(names)}.")
     shape = network.get_layer(nuisance.representation_layer).output.shape
     if nuisance.probe == "conv" and len(shape) != 4:
         raise ConfigError(
