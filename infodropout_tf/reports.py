@@ -43,14 +43,14 @@ def read_training_log(workdir):
     """
     with open(os.path.join(workdir, "training_log.csv"), newline="") as f:
         reader = csv.DictReader(f)
+        names = reader.fieldnames or []  # none in an empty file
         by_epoch = {}
         for row in reader:
             if row["epoch"] == "epoch":  # a repeated header
                 continue
             by_epoch[int(row["epoch"])] = {name: float(value) for name, value in row.items()}
     epochs = sorted(by_epoch)
-    return {name: np.array([by_epoch[e][name] for e in epochs])
-            for name in (reader.fieldnames or [])}
+    return {name: np.array([by_epoch[e][name] for e in epochs]) for name in names}
 
 
 def _metrics(workdir):
@@ -198,8 +198,9 @@ def vae(finished, output, unfinished=()):
     runs = {}  # (k, static binarisation?) -> latent -> (workdir, finished?)
     for pairs, done in ((finished, True), (unfinished, False)):
         for run, workdir in pairs:
-            if not done and len(read_training_log(workdir)["epoch"]) == 0:
-                continue  # started, but not one epoch logged yet
+            if not done and len(read_training_log(workdir).get("epoch", ())) == 0:
+                continue  # started, but not one epoch logged yet (Keras's CSVLogger
+                # creates the file empty and writes its header after the first epoch)
             static = run.overrides.get("dataset.binarization", "dynamic") == "static"
             runs.setdefault((run.overrides["model.width_multiplier"], static), {})[
                 run.overrides["model.latent"]] = (workdir, done)
@@ -218,7 +219,8 @@ def vae(finished, output, unfinished=()):
             workdir, done = runs[k, static][latent]
             log = read_training_log(workdir)
             curve = curves[k, static][latent] = _test_elbo_curve(log)
-            axis.plot(log["epoch"] + 1, curve, color=color, label=f"{latent} (here)")
+            axis.plot(log["epoch"] + 1, curve, color=color, marker="." if len(curve) < 10 else None,
+                      label=f"{latent} (here)")
             axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
                          label=f"{latent} (paper)")
             config = read_json(os.path.join(workdir, "config.json"))
@@ -251,7 +253,7 @@ def vae(finished, output, unfinished=()):
             epochs = min(len(curve) for curve in curves[k, static].values())
             row["at_common_epoch"] = _vae_gap(curves[k, static], epochs)
             first = curves.get((1, static), {})
-            if (k, static) != (1, static) and len(first) == 2 and all(
+            if k != 1 and len(first) == 2 and all(
                     len(curve) >= epochs for curve in first.values()):
                 row["at_common_epoch"]["k1_information_dropout_minus_gaussian"] = (
                     _vae_gap(first, epochs)["information_dropout_minus_gaussian"])

@@ -297,6 +297,8 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("dtype_policy", "mixed_float32", "^invalid config field `dtype_policy`: expected one of "
      r"\['float32', 'mixed_float16', 'mixed_bfloat16'\], received 'mixed_float32'\.$"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
+    ("nuisance.enabled", True,
+     "`nuisance.representation_layer`: the model has no layer 'head_conv2_relu'"),
     ("dataset.binarization", "otsu", r"^invalid config field `dataset.binarization`: expected "
      r"one of \['dynamic', 'static'\], received 'otsu'\.$"),
     ("model.beta_schedule.name", "exponential",
@@ -440,8 +442,8 @@ def test_an_unreadable_backup_without_checkpoints_is_one_clear_error(finished_co
 
 # 11: the evaluation command -------------------------------------------------------------
 
-def test_evaluate_refuses_another_config_and_names_a_truncated_model(finished_copy,
-                                                                     testing_config):
+def test_evaluate_refuses_another_config_a_bad_probe_and_a_truncated_model(finished_copy,
+                                                                         testing_config):
     with pytest.raises(WorkdirError, match=r"these fields differ: model.width \(32 here, 64 now\)"):
         evaluate_lib.evaluate(testing_config(**{"model.width": 64}), str(finished_copy))
     # Evaluation settings may change.

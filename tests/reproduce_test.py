@@ -216,16 +216,19 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     wider(np.zeros((1, 28, 28, 1), "float32"))
     wider.save(os.path.join(root, "vae_k2_gaussian", "model.keras"))
     # Unfinished: k = 2's information-dropout run after 2 of 300 epochs, and
-    # a k = 3 run that has not logged an epoch yet (left out).
+    # k = 3 runs that have not logged an epoch yet (left out): Keras's
+    # CSVLogger leaves the file empty until the first epoch ends.
     for name, unfinished_log in (
             ("vae_k2_information_dropout", "epoch,loss,val_loss,val_reconstruction,val_kl\n"
                                            "0,130.0,120.0,85.0,35.0\n1,115.0,110.0,80.0,28.0\n"),
-            ("vae_k3_gaussian", "epoch,loss,val_loss,val_reconstruction,val_kl\n")):
+            ("vae_k3_gaussian", ""),
+            ("vae_k3_information_dropout", "epoch,loss,val_loss,val_reconstruction,val_kl\n")):
         os.makedirs(os.path.join(root, name))
         with open(os.path.join(root, name, "training_log.csv"), "w") as f:
             f.write(unfinished_log)
     for name in ("vae_k1_gaussian", "vae_k1_information_dropout", "vae_k2_gaussian",
-                 "vae_k1_gaussian_static", "vae_k2_information_dropout", "vae_k3_gaussian"):
+                 "vae_k1_gaussian_static", "vae_k2_information_dropout", "vae_k3_gaussian",
+                 "vae_k3_information_dropout"):
         with open(os.path.join(root, name, "config.json"), "w") as f:
             json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000,
                        "num_epochs": 300}, f)
@@ -245,8 +248,9 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     assert summary["k1"]["gaussian_minus_paper"] == pytest.approx(-96.5 + 98.8)
     assert summary["k1"]["information_dropout_minus_gaussian"] == pytest.approx(-3.5)
     # k = 2's information-dropout run has not finished: its last logged
-    # epoch, and the gap at the last epoch both runs logged (epoch 2, where
-    # the Gaussian's log keeps the later row), beside k = 1's at that epoch.
+    # epoch, and the gap after the epochs both runs logged (2: log rows 0
+    # and 1, where the Gaussian's log keeps the later row 1), beside k = 1's
+    # after 2 epochs.
     assert summary["k2"]["information_dropout"] == {
         "finished": False, "epochs": 2, "of_epochs": 300, "elbo": -108.0,
         "reconstruction": 80.0, "kl": 28.0}

@@ -99,13 +99,16 @@ def evaluate(config, workdir):
     Raises:
         WorkdirError: the workdir was trained with another config (fields
             other than `EVALUATION_FIELDS` differ) or holds no readable model.
+        ConfigError: a bad config, or a nuisance probe the model cannot
+            feed (`nuisance.representation_layer` missing, or a
+            convolutional probe on a flat layer).
     """
     config_lib.validate(config)
     workdir = Workdir(workdir)
     workdir.check_same_experiment(config, ignore=EVALUATION_FIELDS)
     path = latest_model_path(workdir)
     model = load_model(path)
-    if config.nuisance.enabled:
+    if config.nuisance.enabled and not isinstance(model, models.VAE):
         # Fails now, not after the main metrics.
         check_nuisance_probe(config.nuisance, network_of(model))
     train = load_split(config, config.dataset.train_split, config.batch_size, True)

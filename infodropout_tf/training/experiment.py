@@ -128,17 +128,12 @@ def build_model(config, strategy, num_train, steps, example_inputs):
         # variables, created here in the strategy's scope.
         model.optimizer.build(model.trainable_variables)
     network = network_of(model)
-    required = []
     if config.information_plane.enabled:
-        required += [("information_plane.layers", name) for name in config.information_plane.layers]
-    if config.nuisance.enabled:
-        required.append(("nuisance.representation_layer", config.nuisance.representation_layer))
-    names = {layer.name for layer in nested_layers(network)}
-    for field, name in required:
-        if name not in names:
-            raise ConfigError(f"invalid config field `{field}`: the model has no layer {name!r}; "
-                              f"its layers are {sorted(names)}.")
-    if config.information_plane.enabled:
+        names = {layer.name for layer in nested_layers(network)}
+        for name in config.information_plane.layers:
+            if name not in names:
+                raise ConfigError(f"invalid config field `information_plane.layers`: the model "
+                                  f"has no layer {name!r}; its layers are {sorted(names)}.")
         _check_plane_estimators(config.information_plane, network)
     if config.nuisance.enabled:
         check_nuisance_probe(config.nuisance, network)
@@ -152,7 +147,8 @@ def check_nuisance_probe(nuisance, network):
 
     Checked when the model is built, not after training, and again by the
     evaluation command, which may change the probe of a trained run, before
-    it computes the main metrics.
+    it computes the main metrics. The probe reads a layer of the network's
+    own graph, not one nested in a sub-model.
     """
     names = [layer.name for layer in network.layers]
     if nuisance.representation_layer not in names:
