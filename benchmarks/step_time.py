@@ -43,6 +43,13 @@ table gives median steps and each policy's ratio to float32 with the same
 `jit_compile`. Under `mixed_float16` `compile` wraps the optimizer in a
 `LossScaleOptimizer`, as in the trainer.
 
+A fifth comparison, `--sections vae`, times the VAE of Table 1 at width
+multipliers k = 1, 2, 3 (512k hidden and 256k latent units) with each
+latent, compiled as `configs/mnist_vae.py` trains it (Adam, no XLA), on
+binary images, the six variants interleaved as above; the table gives
+median steps, each k's ratio to k = 1, and what the paper's 300 epochs of
+600 steps would take at that median.
+
 `--quick` runs a quarter of the rounds and leaves out the full-width
 All-CNN-32. `--sections` picks the comparisons to run (default: all).
 """
@@ -65,7 +72,7 @@ from infodropout_tf.layers import InformationDropout
 
 BATCH_SIZE = 100
 NOISES = ("information", "binary", "none")
-SECTIONS = ("tfd", "noise", "pipeline", "precision")
+SECTIONS = ("tfd", "noise", "pipeline", "precision", "vae")
 POLICIES = ("float32", "mixed_bfloat16", "mixed_float16")
 IN_MEMORY_BATCHES = 4
 # (label, model config without noise, input shape, rounds)
@@ -223,6 +230,45 @@ def measure_precision(model_specs, round_divisor):
             medians[(label, policy, jit)] = median
         del variants
     return medians
+
+
+VAE_WIDTH_MULTIPLIERS = (1, 2, 3)
+VAE_LATENTS = ("gaussian", "information_dropout")
+VAE_ROUNDS = 120
+PAPER_VAE_STEPS = 300 * 600  # 300 epochs of the 60,000 training images in batches of 100
+
+
+def measure_vae(round_divisor):
+    """{(k, latent): median seconds per VAE training step}, interleaved."""
+    rng = np.random.default_rng(0)
+    batches = itertools.cycle([
+        (tf.constant(rng.integers(2, size=(BATCH_SIZE, 28, 28, 1)), "float32"),
+         tf.zeros(BATCH_SIZE, "int32"))  # labels, which the VAE ignores
+        for _ in range(IN_MEMORY_BATCHES)])
+    variants = {}
+    for k in VAE_WIDTH_MULTIPLIERS:
+        for latent in VAE_LATENTS:
+            start = time.perf_counter()
+            keras.utils.set_random_seed(0)
+            model = models.VAE(latent, width_multiplier=k, seed=0)
+            model.compile(keras.optimizers.Adam(1e-3), jit_compile=False)
+            for _ in range(2):  # trace, warm up
+                timed_step(model, next(batches))
+            print(f"VAE k = {k}, {latent}: built and warmed up in "
+                  f"{time.perf_counter() - start:.1f} s", flush=True)
+            variants[(k, latent)] = model
+    return interleaved_medians("VAE", variants, batches, max(1, VAE_ROUNDS // round_divisor))
+
+
+def print_vae(medians):
+    print("\nVAE of Table 1: median ms per training step, the ratio to k = 1 with the same"
+          " latent, and hours for the paper's 300 epochs at that median")
+    print(f"{'k':3s} {'latent':20s} {'ms':>8s} {'/ k = 1':>8s} {'300 epochs, h':>14s}")
+    for k in VAE_WIDTH_MULTIPLIERS:
+        for latent in VAE_LATENTS:
+            value = medians[(k, latent)]
+            print(f"{k:<3d} {latent:20s} {1000 * value:8.1f} {value / medians[(1, latent)]:8.2f}"
+                  f" {value * PAPER_VAE_STEPS / 3600:14.1f}")
 
 
 def print_precision(model_specs, medians):
@@ -389,6 +435,8 @@ def main():
         pipeline = measure_pipeline(args.data_dir, pipeline_steps)
     if "precision" in args.sections:
         precision = measure_precision(model_specs, round_divisor)
+    if "vae" in args.sections:
+        vae = measure_vae(round_divisor)
     elapsed = time.perf_counter() - start
     load = os.getloadavg()
 
@@ -404,6 +452,8 @@ def main():
         print_pipeline(pipeline, pipeline_steps)
     if "precision" in args.sections:
         print_precision(model_specs, precision)
+    if "vae" in args.sections:
+        print_vae(vae)
 
 
 if __name__ == "__main__":
