@@ -195,15 +195,16 @@ def vae(finished, output, unfinished=()):
                            "latent sample per test image; IWAE = the importance-weighted bound "
                            "with iwae_samples samples on the first iwae_examples test images",
                "paper": PAPER_VAE}
-    runs = {}  # (k, static binarisation?) -> latent -> (workdir, finished?)
+    runs = {}  # (k, static binarisation?) -> latent -> (workdir, training log, finished?)
     for pairs, done in ((finished, True), (unfinished, False)):
         for run, workdir in pairs:
-            if not done and len(read_training_log(workdir).get("epoch", ())) == 0:
+            log = read_training_log(workdir)
+            if not done and len(log.get("epoch", ())) == 0:
                 continue  # started, but not one epoch logged yet (Keras's CSVLogger
                 # creates the file empty and writes its header after the first epoch)
             static = run.overrides.get("dataset.binarization", "dynamic") == "static"
             runs.setdefault((run.overrides["model.width_multiplier"], static), {})[
-                run.overrides["model.latent"]] = (workdir, done)
+                run.overrides["model.latent"]] = (workdir, log, done)
     entries = sorted(runs)
     figure = Figure(figsize=(4.5 * (len(entries) + 2), 4), layout="constrained")
     axes = figure.subplots(1, len(entries) + 2, squeeze=False)[0]
@@ -216,8 +217,7 @@ def vae(finished, output, unfinished=()):
         for latent, color in (("gaussian", "C0"), ("information_dropout", "C1")):
             if latent not in runs[k, static]:
                 continue
-            workdir, done = runs[k, static][latent]
-            log = read_training_log(workdir)
+            workdir, log, done = runs[k, static][latent]
             curve = curves[k, static][latent] = _test_elbo_curve(log)
             axis.plot(log["epoch"] + 1, curve, color=color, marker="." if len(curve) < 10 else None,
                       label=f"{latent} (here)")
@@ -245,7 +245,7 @@ def vae(finished, output, unfinished=()):
             if alpha is not None:
                 alpha_axis.hist(alpha, bins=50, range=(0, latent_summary["latent"]["alpha_upper"]),
                                 histtype="step", linestyle=linestyle, label=name)
-        all_done = all(done for _, done in runs[k, static].values())
+        all_done = all(done for _, _, done in runs[k, static].values())
         if len(row) == 2 and all_done:
             row["information_dropout_minus_gaussian"] = (
                 row["information_dropout"]["elbo"] - row["gaussian"]["elbo"])
