@@ -162,14 +162,30 @@ def compiled(config, jit_compile, dtype_policy="float32"):
     return model
 
 
-def random_batches(input_shape, seed=0):
-    """A few fixed random (images, labels) batches, as tensors."""
+def random_batches(input_shape, seed=0, binary=False):
+    """A few fixed random (images, labels) batches, as tensors: standard
+    normal pixels, or pixels in {0, 1} if `binary` (the VAE's)."""
     rng = np.random.default_rng(seed)
+
+    def images():
+        shape = (BATCH_SIZE, *input_shape)
+        return rng.integers(2, size=shape) if binary else rng.standard_normal(shape)
+
     return [
-        (tf.constant(rng.standard_normal((BATCH_SIZE, *input_shape)), "float32"),
-         tf.constant(rng.integers(10, size=BATCH_SIZE), "int32"))
+        (tf.constant(images(), "float32"), tf.constant(rng.integers(10, size=BATCH_SIZE), "int32"))
         for _ in range(IN_MEMORY_BATCHES)
     ]
+
+
+def built_and_warmed_up(name, build, batches):
+    """`build()`'s model after two steps (trace, compile, warm up), with
+    the time they and the build took printed."""
+    start = time.perf_counter()
+    model = build()
+    for _ in range(2):
+        timed_step(model, next(batches))
+    print(f"{name}: built and warmed up in {time.perf_counter() - start:.1f} s", flush=True)
+    return model
 
 
 def measure_models(model_specs, round_divisor):
@@ -181,13 +197,9 @@ def measure_models(model_specs, round_divisor):
         variants = {}
         for noise in NOISES:
             for jit in (False, True):
-                start = time.perf_counter()
-                model = compiled({**config, "noise": noise}, jit)
-                for _ in range(2):  # trace, compile, warm up
-                    timed_step(model, next(batches))
-                print(f"{label}, {noise}, jit={jit}: built and warmed up in "
-                      f"{time.perf_counter() - start:.1f} s", flush=True)
-                variants[(noise, jit)] = model
+                variants[(noise, jit)] = built_and_warmed_up(
+                    f"{label}, {noise}, jit={jit}",
+                    lambda: compiled({**config, "noise": noise}, jit), batches)
         for (noise, jit), median in interleaved_medians(label, variants, batches, rounds).items():
             medians[(label, noise, jit)] = median
         del variants
@@ -219,13 +231,9 @@ def measure_precision(model_specs, round_divisor):
         variants = {}
         for policy in POLICIES:
             for jit in (False, True):
-                start = time.perf_counter()
-                model = compiled({**config, "noise": "information"}, jit, policy)
-                for _ in range(2):  # trace, compile, warm up
-                    timed_step(model, next(batches))
-                print(f"{label}, {policy}, jit={jit}: built and warmed up in "
-                      f"{time.perf_counter() - start:.1f} s", flush=True)
-                variants[(policy, jit)] = model
+                variants[(policy, jit)] = built_and_warmed_up(
+                    f"{label}, {policy}, jit={jit}",
+                    lambda: compiled({**config, "noise": "information"}, jit, policy), batches)
         for (policy, jit), median in interleaved_medians(label, variants, batches, rounds).items():
             medians[(label, policy, jit)] = median
         del variants
@@ -238,25 +246,21 @@ VAE_ROUNDS = 120
 PAPER_VAE_STEPS = 300 * 600  # 300 epochs of the 60,000 training images in batches of 100
 
 
+def compiled_vae(latent, width_multiplier):
+    """The VAE compiled as `configs/mnist_vae.py` trains it (Adam, no XLA)."""
+    keras.utils.set_random_seed(0)  # the same initial weights for every run
+    model = models.VAE(latent, width_multiplier=width_multiplier, seed=0)
+    model.compile(keras.optimizers.Adam(1e-3), jit_compile=False)
+    return model
+
+
 def measure_vae(round_divisor):
     """{(k, latent): median seconds per VAE training step}, interleaved."""
-    rng = np.random.default_rng(0)
-    batches = itertools.cycle([
-        (tf.constant(rng.integers(2, size=(BATCH_SIZE, 28, 28, 1)), "float32"),
-         tf.zeros(BATCH_SIZE, "int32"))  # labels, which the VAE ignores
-        for _ in range(IN_MEMORY_BATCHES)])
-    variants = {}
-    for k in VAE_WIDTH_MULTIPLIERS:
-        for latent in VAE_LATENTS:
-            start = time.perf_counter()
-            keras.utils.set_random_seed(0)
-            model = models.VAE(latent, width_multiplier=k, seed=0)
-            model.compile(keras.optimizers.Adam(1e-3), jit_compile=False)
-            for _ in range(2):  # trace, warm up
-                timed_step(model, next(batches))
-            print(f"VAE k = {k}, {latent}: built and warmed up in "
-                  f"{time.perf_counter() - start:.1f} s", flush=True)
-            variants[(k, latent)] = model
+    batches = itertools.cycle(random_batches((28, 28, 1), binary=True))  # labels ignored
+    variants = {
+        (k, latent): built_and_warmed_up(f"VAE k = {k}, {latent}",
+                                         lambda: compiled_vae(latent, k), batches)
+        for k in VAE_WIDTH_MULTIPLIERS for latent in VAE_LATENTS}
     return interleaved_medians("VAE", variants, batches, max(1, VAE_ROUNDS // round_divisor))
 
 
