@@ -22,6 +22,7 @@ by the seed and the example index.
 
 import os
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -149,6 +150,49 @@ def _binarize(seed, static):
     return draw
 
 
+def _prepared_builder(name, data_dir, config):
+    check_name(name)
+    data_dir = resolve_data_dir(data_dir)
+    dataset_builder = builder(name, data_dir, **config)
+    require_prepared(dataset_builder, name, data_dir)
+    return dataset_builder
+
+
+def _examples(dataset_builder, name, split, seed, shuffle_files, cache, label_key,
+              binarization, zca_dir):
+    """The split's decoded examples (whitened, statically binarised), unbatched."""
+    features_info = dataset_builder.info.features
+    if label_key not in features_info:
+        raise ValueError(
+            f"Invalid value received for argument `label_key`. Dataset {name!r} has "
+            f"features {sorted(features_info.keys())}. Received: label_key={label_key!r}"
+        )
+    _validation.one_of("binarization", binarization, ("dynamic", "static"))
+    # `cache` decides alone: tensorflow-datasets' own cache of small
+    # datasets would be filled partly and discarded by short epochs.
+    read_config = tfds.ReadConfig(shuffle_seed=seed, try_autocache=False)
+    data = dataset_builder.as_dataset(split=split, shuffle_files=shuffle_files,
+                                      read_config=read_config)
+    if name in ("cifar10", "occluded_cifar10"):
+        matrix, mean = zca.load_or_fit(
+            zca_dir or os.fspath(dataset_builder.data_path),
+            lambda: tfds.as_numpy(dataset_builder.as_dataset(split="train", batch_size=-1))["image"],
+        )
+        # Whitening is a matrix product: batch it, then cache the result.
+        data = data.batch(1000).map(_whitening_fn(matrix, mean)).unbatch()
+    else:
+        data = data.map(_scale_to_unit, num_parallel_calls=tf.data.AUTOTUNE)
+    if name == "binarized_mnist" and binarization == "static":
+        data = data.enumerate().map(_binarize(seed, static=True))
+    return data.cache() if cache else data
+
+
+def _as_pairs(data, as_dict, label_key):
+    if not as_dict:
+        data = data.map(lambda features: (features["image"], features[label_key]))
+    return data.prefetch(tf.data.AUTOTUNE)
+
+
 def load(
     name,
     split="train",
@@ -166,13 +210,19 @@ def load(
 ):
     """Returns a batched, prefetched `tf.data.Dataset` of a prepared dataset.
 
+    Each pass over the dataset is shuffled anew (and, for dynamically
+    binarised training images, binarised anew), in an order that depends on
+    `seed` and on how many passes came before in this process. A training
+    run that must be resumed exactly uses `load_epochs`, whose epoch k
+    depends on the seed and k alone.
+
     Args:
         name: One of `DATASETS`.
         split: A tensorflow-datasets split, e.g. `"train"`, `"test"`,
             `"train[:90%]"`.
         data_dir: Prepared tensorflow-datasets directory; defaults to
             $TFDS_DATA_DIR, then ~/tensorflow_datasets.
-        batch_size: Integer, the global batch size.
+        batch_size: Positive integer, the global batch size.
         shuffle: Boolean; defaults to True for training splits. Files and
             examples are shuffled with `seed`, anew each epoch.
         seed: Integer seed of the shuffling and of the binarisation.
@@ -195,42 +245,20 @@ def load(
         A `tf.data.Dataset`.
 
     Raises:
-        ValueError: unknown dataset, options or label key.
+        ValueError: unknown dataset, options or label key, or a batch size
+            that is not a positive integer.
         FileNotFoundError: missing `data_dir` or dataset not prepared (the
             message says how to prepare it offline).
     """
-    check_name(name)
-    data_dir = resolve_data_dir(data_dir)
-    dataset_builder = builder(name, data_dir, **config)
-    require_prepared(dataset_builder, name, data_dir)
-    features_info = dataset_builder.info.features
-    if label_key not in features_info:
-        raise ValueError(
-            f"Invalid value received for argument `label_key`. Dataset {name!r} has "
-            f"features {sorted(features_info.keys())}. Received: label_key={label_key!r}"
-        )
+    _validation.positive_int("batch_size", batch_size)
+    dataset_builder = _prepared_builder(name, data_dir, config)
     training = split.startswith("train")
     shuffle = training if shuffle is None else shuffle
     drop_remainder = training if drop_remainder is None else drop_remainder
     if binarization is None:
         binarization = "dynamic" if training else "static"
-    _validation.one_of("binarization", binarization, ("dynamic", "static"))
-
-    read_config = tfds.ReadConfig(shuffle_seed=seed)
-    data = dataset_builder.as_dataset(split=split, shuffle_files=shuffle, read_config=read_config)
-    if name in ("cifar10", "occluded_cifar10"):
-        matrix, mean = zca.load_or_fit(
-            zca_dir or os.fspath(dataset_builder.data_path),
-            lambda: tfds.as_numpy(dataset_builder.as_dataset(split="train", batch_size=-1))["image"],
-        )
-        # Whitening is a matrix product: batch it, then cache the result.
-        data = data.batch(1000).map(_whitening_fn(matrix, mean)).unbatch()
-    else:
-        data = data.map(_scale_to_unit, num_parallel_calls=tf.data.AUTOTUNE)
-    if name == "binarized_mnist" and binarization == "static":
-        data = data.enumerate().map(_binarize(seed, static=True))
-    if cache:
-        data = data.cache()
+    data = _examples(dataset_builder, name, split, seed, shuffle, cache, label_key,
+                     binarization, zca_dir)
     if shuffle:
         data = data.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size, drop_remainder=drop_remainder)
@@ -240,16 +268,102 @@ def load(
         draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         data = tf.data.Dataset.zip(draws, data).map(_binarize(seed, static=False),
                                                     num_parallel_calls=tf.data.AUTOTUNE)
-    if not as_dict:
-        data = data.map(lambda features: (features["image"], features[label_key]))
-    return data.prefetch(tf.data.AUTOTUNE)
+    return _as_pairs(data, as_dict, label_key)
+
+
+def epoch_seed(seed, epoch):
+    """The seed of epoch `epoch`'s shuffle and binarisation, a function of
+    `seed` and `epoch` alone (NumPy's `SeedSequence` hash of the two)."""
+    return int(np.random.SeedSequence([seed % 2**63, epoch]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def _concatenated(datasets):
+    """`datasets` one after the other, nested as a balanced tree: a chain of
+    hundreds of `concatenate`s would be as deep as the run is long."""
+    if len(datasets) == 1:
+        return datasets[0]
+    middle = len(datasets) // 2
+    return _concatenated(datasets[:middle]).concatenate(_concatenated(datasets[middle:]))
+
+
+def load_epochs(
+    name,
+    split="train",
+    *,
+    first_epoch,
+    num_epochs,
+    steps_per_epoch,
+    data_dir=None,
+    batch_size=128,
+    seed=0,
+    cache=True,
+    as_dict=False,
+    label_key="label",
+    binarization="dynamic",
+    zca_dir=None,
+    **config,
+):
+    """Training batches of epochs `first_epoch` to `num_epochs - 1`, in order.
+
+    Epoch k is `steps_per_epoch` full batches of the split shuffled with
+    `epoch_seed(seed, k)` (passing over the split again within the epoch
+    if it needs more batches than one pass holds) and, for dynamically
+    binarised images, binarised with draws keyed by that seed and the
+    batch's index. So epoch k's batches are a function of `seed` and k
+    alone: a run resumed at epoch k sees the data the uninterrupted run saw,
+    whatever happened in earlier epochs or processes. Pass the dataset to
+    `model.fit` with `initial_epoch=first_epoch` and `steps_per_epoch`.
+
+    Args:
+        name, split, data_dir, batch_size, seed, cache, as_dict, label_key,
+            binarization, zca_dir, **config: As for `load`; `binarization`
+            defaults to `"dynamic"`.
+        first_epoch: Integer >= 0, the first epoch (0-based) to yield.
+        num_epochs: Integer >= first_epoch, one past the last epoch.
+        steps_per_epoch: Positive integer, batches per epoch.
+
+    Returns:
+        A `tf.data.Dataset` of `(num_epochs - first_epoch) * steps_per_epoch`
+        batches.
+
+    Raises:
+        As `load`, and ValueError for epochs or steps out of range.
+    """
+    _validation.positive_int("batch_size", batch_size)
+    _validation.positive_int("steps_per_epoch", steps_per_epoch)
+    first_epoch = _validation.non_negative_int("first_epoch", first_epoch)
+    num_epochs = _validation.int_in("num_epochs", num_epochs, first_epoch)
+    dataset_builder = _prepared_builder(name, data_dir, config)
+    # Only an epoch that reads the whole split completes the cache; shorter
+    # ones would fill it partly and discard it every epoch.
+    num_examples = dataset_builder.info.splits[split].num_examples
+    cache = cache and steps_per_epoch * batch_size >= num_examples
+    examples = _examples(dataset_builder, name, split, seed, True, cache, label_key,
+                         binarization, zca_dir)
+    dynamic = name == "binarized_mnist" and binarization == "dynamic"
+
+    def epoch(index):
+        # A Python seed per epoch: tf.data cannot take a seed tensor while
+        # TensorFlow's global seed is 0 (keras.utils.set_random_seed(0)).
+        seed_of_epoch = epoch_seed(seed, index)
+        batches = (examples.shuffle(SHUFFLE_BUFFER, seed=seed_of_epoch)
+                   .repeat()
+                   .batch(batch_size, drop_remainder=True)
+                   .take(steps_per_epoch))
+        if dynamic:
+            batches = batches.enumerate().map(_binarize(seed_of_epoch, static=True),
+                                              num_parallel_calls=tf.data.AUTOTUNE)
+        return batches
+
+    if first_epoch == num_epochs:
+        data = examples.batch(batch_size).take(0)
+    else:
+        data = _concatenated([epoch(k) for k in range(first_epoch, num_epochs)])
+    return _as_pairs(data, as_dict, label_key)
 
 
 def num_examples(name, split="train", data_dir=None, **config):
     """The number of examples of a prepared split (the N of the IB loss)."""
-    check_name(name)
-    data_dir = resolve_data_dir(data_dir)
-    dataset_builder = builder(name, data_dir, **config)
-    require_prepared(dataset_builder, name, data_dir)
+    dataset_builder = _prepared_builder(name, data_dir, config)
     return dataset_builder.info.splits[split].num_examples
 

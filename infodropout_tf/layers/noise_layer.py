@@ -8,6 +8,12 @@
   the replica id folded into the seed so that under tf.distribute every
   replica draws different noise, while a fixed seed reproduces the same
   draws on one device.
+* The seed generator's state is saved with the layer's weights (after
+  them, as one more entry of `save_own_variables`), so a model or a run
+  restored from `save_weights`, `model.save` or
+  `keras.callbacks.BackupAndRestore` draws the noise the uninterrupted one
+  would have drawn. Keras keeps that state in `layer.variables` but not in
+  `layer.weights`, and its own saving leaves it out.
 * Draws from a layer's `tfd` distributions (`NoiseLayer.draw`,
   `reparameterized_sample`) are the distribution's own `sample` for the same
   stateless seed, computed with the Philox generator named explicitly.
@@ -158,6 +164,29 @@ class NoiseLayer(keras.layers.Layer):
         return tf.random.stateless_uniform(
             shape, seed=self._next_seed(), dtype="float32", alg=RANDOM_ALGORITHM
         )
+
+    def _saved_weights(self):
+        return self._trainable_variables + self._non_trainable_variables
+
+    def save_own_variables(self, store):
+        """Saves the weights, then the seed generator's state as the last entry."""
+        super().save_own_variables(store)
+        store[str(len(self._saved_weights()))] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        """Loads what `save_own_variables` saved.
+
+        A store without the seed generator's state (weights saved by
+        another layer class, or by `keras.Layer`'s own saving) loads the
+        weights and leaves the state as it is.
+        """
+        weights = self._saved_weights()
+        if len(store.keys()) != len(weights) + 1:
+            super().load_own_variables(store)
+            return
+        for index, variable in enumerate(weights):
+            variable.assign(store[str(index)])
+        self.seed_generator.state.assign(store[str(len(weights))])
 
     def get_config(self):
         config = super().get_config()

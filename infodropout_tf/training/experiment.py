@@ -38,12 +38,39 @@ def load_split(config, split, batch_size, training, **overrides):
         options.setdefault("binarization", "static")
     dataset = data.load(config.dataset.name, split, batch_size=batch_size, shuffle=training,
                         seed=config.seed, drop_remainder=training, **options)
+    return _sharded(config, dataset)
+
+
+def _sharded(config, dataset):
     if config.strategy == "multi_worker":
         sharding = tf.data.Options()
         sharding.experimental_distribute.auto_shard_policy = (
             tf.data.experimental.AutoShardPolicy.DATA)
         dataset = dataset.with_options(sharding)
     return dataset
+
+
+def training_epochs(config, first_epoch, steps):
+    """The training batches of epochs `first_epoch` to `num_epochs - 1`.
+
+    Epoch k's batches depend on `config.seed` and k alone
+    (`data.load_epochs`), so a run resumed at epoch k trains on the data
+    the uninterrupted run would have.
+    """
+    dataset = data.load_epochs(
+        config.dataset.name, config.dataset.train_split, first_epoch=first_epoch,
+        num_epochs=config.num_epochs, steps_per_epoch=steps, batch_size=config.batch_size,
+        seed=config.seed, label_key=config.dataset.label_key,
+        binarization=config.dataset.binarization, **_data_options(config))
+    return _sharded(config, dataset)
+
+
+def recalibration_batches(config):
+    """Training batches for the noise-free BatchNorm statistics, the same
+    ones in the same order at every epoch (unshuffled; binarised once), so
+    that the statistics do not depend on how often the data was read."""
+    return load_split(config, config.dataset.train_split, config.batch_size, False,
+                      binarization="static")
 
 
 def steps_per_epoch(config, num_train):
