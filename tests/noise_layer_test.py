@@ -1,5 +1,6 @@
-"""Draws of tfd distributions from a noise layer's seed stream."""
+"""Draws of tfd distributions from a noise layer's seed stream, and its saved state."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,6 +8,7 @@ import tensorflow_probability as tfp
 
 from infodropout_tf import layers
 from infodropout_tf.layers import GaussianDropout
+from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.noise_layer import reparameterized_sample
 
 tfd = tfp.distributions
@@ -75,3 +77,46 @@ _X = np.random.default_rng(1).uniform(0.1, 2.0, size=(4, 6)).astype("float32")
 def test_every_noise_layer_keeps_the_layer_contract(make_layer, output_shape, adds_kl, options,
                                                     layer_contract):
     layer_contract(make_layer, _X, output_shape, adds_kl, **options)
+
+
+def _model_with_information_dropout():
+    inputs = keras.Input((6,))
+    features = keras.layers.Dense(6, activation="relu")(inputs)
+    outputs = keras.layers.Dense(1)(InformationDropout(seed=5)([features, inputs]))
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(0.01), loss="mse")
+    return model
+
+
+class _StopAfterEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("stopped")
+
+
+def test_backup_and_restore_resumes_the_noise_where_it_stopped(tmp_path):
+    """A `fit` resumed by `keras.callbacks.BackupAndRestore` ends with the
+    uninterrupted run's weights, because the layer's seed state is saved
+    with its weights (without it, epochs 2-3 would redraw epoch 0-1's noise)."""
+    x = np.random.default_rng(0).normal(size=(32, 6)).astype("float32")
+    y = x[:, :1] * 2.0
+    fit = dict(epochs=4, batch_size=8, shuffle=False, verbose=0)
+    keras.utils.set_random_seed(1)
+    reference = _model_with_information_dropout()
+    reference.fit(x, y, **fit)
+
+    keras.utils.set_random_seed(1)
+    model = _model_with_information_dropout()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, callbacks=[backup, _StopAfterEpoch(1)], **fit)
+    keras.utils.set_random_seed(2)  # the restart's fresh state is overwritten
+    resumed = _model_with_information_dropout()
+    resumed.fit(x, y, callbacks=[keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))],
+                **fit)
+    for got, expected in zip(resumed.weights, reference.weights):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
