@@ -94,6 +94,66 @@ def test_cifar_pipeline_standardises_whitens_and_reuses_the_matrix(tmp_path, mon
     np.testing.assert_array_equal(again, images)
 
 
+def _epochs(data_dir, name, first_epoch, num_epochs=3, seed=7):
+    batches = data.load_epochs(name, "train[:1000]", first_epoch=first_epoch,
+                               num_epochs=num_epochs, steps_per_epoch=4, data_dir=data_dir,
+                               batch_size=100, seed=seed)
+    return [(images.numpy(), labels.numpy()) for images, labels in batches]
+
+
+@pytest.mark.parametrize("name", ["mnist", "binarized_mnist"])
+def test_an_epochs_batches_depend_on_the_seed_and_the_epoch_alone(name, shared_data_dir):
+    from_start = _epochs(shared_data_dir, name, first_epoch=0)
+    resumed = _epochs(shared_data_dir, name, first_epoch=2)
+    assert len(from_start) == 12 and len(resumed) == 4
+    for (images, labels), (expected_images, expected_labels) in zip(resumed, from_start[8:]):
+        np.testing.assert_array_equal(labels, expected_labels)
+        np.testing.assert_array_equal(images, expected_images)
+    # Epochs are shuffled differently from each other and by another seed;
+    # 4 batches of 100 out of 1,000 examples: epoch 1 passes over the
+    # split again (a new order) within 10 batches.
+    first_labels = [labels for _, labels in from_start]
+    assert not np.array_equal(first_labels[0], first_labels[4])
+    assert not np.array_equal(first_labels[0], _epochs(shared_data_dir, name, 0, seed=8)[0][1])
+    # Each epoch holds distinct examples until it has used the whole split.
+    epoch = np.concatenate([images.reshape(100, -1) for images, _ in from_start[:4]])
+    assert len(np.unique(epoch, axis=0)) >= 390  # a few MNIST digits are duplicates
+
+
+def test_dynamic_binarisation_redraws_each_epoch(shared_data_dir):
+    """One image, one per epoch, is binarised anew each epoch, by draws fixed
+    by the seed and the epoch."""
+    def images(first_epoch):
+        return [image.numpy()[0] for image, _ in data.load_epochs(
+            "binarized_mnist", "train[:1]", first_epoch=first_epoch, num_epochs=3,
+            steps_per_epoch=1, data_dir=shared_data_dir, batch_size=1, seed=3)]
+
+    grey = next(iter(data.load("mnist", "train[:1]", shared_data_dir, batch_size=1)))[0][0]
+    grey = grey.numpy()
+    uncertain = (grey > 0.2) & (grey < 0.8)
+    draws = images(0)
+    for draw in draws:  # Bernoulli(p): 0 where p = 0, 1 where p = 1
+        assert (draw[grey == 0] == 0).all() and (draw[grey == 1] == 1).all()
+    # Each uncertain pixel differs between two epochs with probability
+    # 2p(1-p) >= 0.32; over the image's uncertain pixels, far above 0.1.
+    assert uncertain.sum() > 30
+    assert np.mean(draws[0][uncertain] != draws[1][uncertain]) > 0.1
+    np.testing.assert_array_equal(images(2)[0], draws[2])
+
+
+def test_load_epochs_refuses_bad_epochs_and_sizes(shared_data_dir):
+    options = dict(data_dir=shared_data_dir, steps_per_epoch=2, batch_size=10)
+    with pytest.raises(ValueError, match=r"`num_epochs`.*Received: num_epochs=1"):
+        data.load_epochs("mnist", first_epoch=2, num_epochs=1, **options)
+    with pytest.raises(ValueError, match=r"`first_epoch`.*Received: first_epoch=-1"):
+        data.load_epochs("mnist", first_epoch=-1, num_epochs=1, **options)
+    with pytest.raises(ValueError, match=r"`steps_per_epoch`.*Received: steps_per_epoch=0"):
+        data.load_epochs("mnist", first_epoch=0, num_epochs=1,
+                         **{**options, "steps_per_epoch": 0})
+    with pytest.raises(ValueError, match=r"`batch_size`.*Received: batch_size=0"):
+        data.load("mnist", "train", shared_data_dir, batch_size=0)
+
+
 def test_missing_data_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"data_dir .*missing.* does not exist"):
         data.load("mnist", data_dir=str(tmp_path / "missing"))
