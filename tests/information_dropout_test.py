@@ -100,6 +100,31 @@ def test_posterior_sample_is_the_layers_training_output_for_that_seed():
     np.testing.assert_allclose(outputs, sample, rtol=1e-6)
 
 
+def test_log_space_output_is_the_log_of_the_same_draw_with_the_kls_clamp():
+    # Units at 0 and 1e-6 lie below the KL's clamp of f at 1e-4.
+    features = np.float32([[0.0, 1e-6, 0.3, 2.0, 40.0]] * 16)
+    layer = _fixed_alpha_layer(0.5, 5, prior="log_normal", seed=15)
+    seed, state = _next_seed_of(layer), layer.seed_generator.state.numpy()
+    log_outputs, kl_map = layer(features, training=True, log_space=True, return_kl_map=True)
+    n = tf.random.stateless_normal(features.shape, seed=seed, alg="philox").numpy()
+    expected = np.log(np.maximum(features.astype("float64"), 1e-4)) + 0.5 * n
+    np.testing.assert_allclose(log_outputs, expected, rtol=1e-6, atol=1e-6)
+    # The noise is real (sd 0.5), and below the clamp log z is centred at
+    # log 1e-4 = -9.21, not at log f (-inf and -13.8).
+    assert np.std(log_outputs.numpy()[:, 2]) > 0.2
+    assert abs(np.mean(log_outputs.numpy()[:, 1]) - np.log(1e-4)) < 0.5
+    # Above the clamp, the same draw as the default output z = f exp(alpha n).
+    layer.seed_generator.state.assign(state)  # replay the draw
+    np.testing.assert_allclose(np.exp(log_outputs.numpy()[:, 2:]),
+                               layer(features, training=True).numpy()[:, 2:], rtol=1e-5)
+    # The KL map is unchanged: the log-normal prior's, of the clamped log f.
+    np.testing.assert_allclose(kl_map, layer(features, return_kl_map=True)[1], rtol=1e-6)
+    # Without noise: the clamped log f itself; symbolic calls keep the shape.
+    np.testing.assert_allclose(layer(features, log_space=True),
+                               np.log(np.maximum(features, 1e-4)), rtol=1e-6)
+    assert layer(keras.Input((5,)), log_space=True).shape == (None, 5)
+
+
 def test_zero_features_are_exact_zeros_with_finite_gradients_and_a_point_mass_posterior():
     features = tf.Variable(np.float32([[0.0, 0.5, 0.0, 2.0]] * 3))
     # Block form: alpha is read from other inputs, so d z / d f is eps alone.

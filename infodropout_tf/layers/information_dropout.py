@@ -108,6 +108,15 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         return_kl_map: Boolean. If True, return `(outputs, kl_map)` where
             `kl_map` is the float32 KL of every unit (shape of `features`),
             for KL heatmaps and information-flow summaries.
+        log_space: Boolean. If True, return log z instead of z: the log of
+            this call's own draw, log max(f, 1e-4) + alpha * n with the same
+            n (log max(f, 1e-4) when no noise is drawn). log f is clamped as
+            in the log-normal and distribution priors' KL maps, so the
+            output's law is exactly N(log max(f, 1e-4), alpha^2), the
+            posterior those KLs are of (a KL is the same over z and over
+            log z). For a consumer that reads the representation in log
+            space, e.g. a VAE decoder (paper section 7: over log z the
+            layer is a Gaussian latent).
 
     Example:
 
@@ -275,7 +284,7 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
         alpha = self.noise_scale(inputs)
         return tfd.LogNormal(loc=ops.log(ops.cast(features, "float32")), scale=alpha)
 
-    def call(self, inputs, training=None, return_kl_map=False):
+    def call(self, inputs, training=None, return_kl_map=False, log_space=False):
         features, block_inputs = self._split_inputs(inputs)
         self.check_inputs(features, block_inputs)
         alpha = self.noise_scale(inputs)
@@ -290,16 +299,26 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
             features, alpha, alpha_upper=self.alpha_upper, **prior_kwargs
         )
         self.add_kl_penalty(kl_map)
-        outputs = features
-        if draws_noise:
-            # f * exp(alpha * n), not exp(log f + alpha * n): units with
-            # f = 0 stay exactly 0 with a finite gradient.
-            outputs = self.multiply(features, ops.exp(alpha * noise))
+        if log_space:
+            # The KL map's clamp of log f (`priors.clamped_posterior`): the
+            # output is then a draw of the very posterior the KL is of.
+            log_outputs = ops.log(ops.maximum(
+                ops.cast(features, "float32"), priors_lib.LOG_FEATURE_FLOOR))
+            if draws_noise:
+                log_outputs = log_outputs + alpha * noise
+            outputs = ops.cast(log_outputs, features.dtype)
+        else:
+            outputs = features
+            if draws_noise:
+                # f * exp(alpha * n), not exp(log f + alpha * n): units with
+                # f = 0 stay exactly 0 with a finite gradient.
+                outputs = self.multiply(features, ops.exp(alpha * noise))
         if return_kl_map:
             return outputs, kl_map
         return outputs
 
-    def compute_output_spec(self, inputs, training=None, return_kl_map=False):
+    def compute_output_spec(self, inputs, training=None, return_kl_map=False,
+                            log_space=False):
         outputs = super().compute_output_spec(inputs, training=training)
         if return_kl_map:
             kl_map = keras.KerasTensor(outputs.shape, dtype="float32")

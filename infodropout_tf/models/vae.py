@@ -7,6 +7,7 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from infodropout_tf import _validation
+from infodropout_tf import priors
 from infodropout_tf.layers import GaussianLatent
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.layers.kl_penalty import batch_mean
@@ -15,6 +16,43 @@ from infodropout_tf.keras_utils import scale_for_replicas
 tfd = tfp.distributions
 
 LATENTS = ("gaussian", "information_dropout")
+
+# What the decoder reads from the information-dropout latent: its output z,
+# or log z (see `VAE`).
+DECODER_INPUTS = ("z", "log_z")
+
+# Priors of the information-dropout latent: one learned (mu, sigma) for all
+# units, as the original, or one per unit (see `VAE`).
+PRIORS = ("log_normal", "log_normal_per_unit")
+
+
+def _activation(activation):
+    """`activation` if it names a Keras activation (it is saved by name)."""
+    if isinstance(activation, str):
+        try:
+            keras.activations.get(activation)
+            return activation
+        except ValueError:
+            pass
+    raise _validation.error(
+        "activation", "the name of a Keras activation, e.g. 'relu' or 'tanh'",
+        f"activation={activation!r}",
+    )
+
+
+def per_unit_log_normal_prior():
+    """Log-normal prior with a learned mu and sigma per latent unit.
+
+    A `DistributionPrior` over the registered `priors.log_normal` builder,
+    both parameters per channel, starting where `LogNormalPrior` starts
+    (mu = 0, sigma = softplus(u) + 1e-3 = 1) so that only the sharing of
+    the parameters differs from the original's prior.
+    """
+    return priors.DistributionPrior(
+        "infodropout_tf>log_normal",
+        {"loc": 0.0, "scale": priors.LogNormalPrior.unconstrained_value(1.0)},
+        per_channel=("loc", "scale"),
+    )
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf")
@@ -35,6 +73,43 @@ class VAE(keras.Model):
       eps ~ LogNormal(0, alpha(h)^2), KL to a log-normal prior with learned
       mu and sigma (`InformationDropout` with the `"log_normal"` prior, its
       noise scale computed from h).
+
+    The paper says of its VAE only that it replicates "the basic
+    variational autoencoder of [5]" (Kingma & Welling 2014) and that "the
+    representation z computed by the Information Dropout layer coincides
+    with the latent variable z computed by the VAE" (sections 7 and 8).
+    The choices it leaves open are arguments; their defaults are the model
+    of docs/results.md row 1 (and of every workdir written before them),
+    and row 1 measures what each one changes:
+
+    * `decoder_input`: what the decoder reads from the information-dropout
+      latent. `"z"`: the layer's output z = f * exp(alpha * n), a
+      log-normal, strictly positive input. `"log_z"`: log z =
+      log max(f, 1e-4) + alpha * n for the same draw (the layer's
+      `log_space` output, log f clamped as in its KL). Over log z the
+      posterior is N(log f, alpha^2) and the prior N(mu, sigma^2), with the
+      same KL (a KL is invariant under z -> log z, the paper's proof of
+      Prop. 3), so with `"log_z"` the latent is a Gaussian latent whose
+      sample the decoder reads, as the Gaussian VAE's decoder reads its
+      own; with `"z"` the decoder must undo the exponential. The Gaussian
+      latent's decoder reads its sample under either value.
+    * `activation`: of the hidden layers. `"relu"` by default; the MLPs
+      of [5] on MNIST use `"tanh"`.
+    * `max_alpha`: the cap of the information-dropout latent's noise
+      scale, alpha < max_alpha + 0.001. 1.0 by default (the original's
+      Cluttered MNIST value); the paper constrains alpha(x) < 0.7 "in all
+      experiments" (section 8), `max_alpha=0.7`.
+    * `prior`: of the information-dropout latent. `"log_normal"`: Prop.
+      3's log-normal prior with two learned scalars mu and sigma shared by
+      all units, as in the original implementation. `"log_normal_per_unit"`:
+      a learned mu and sigma for each latent unit
+      (`per_unit_log_normal_prior`), a departure from the original. A
+      unit the decoder does not use costs no KL only when its posterior
+      equals its prior; the Gaussian VAE's idle units reach N(0, 1), but
+      with one shared (mu, sigma) an idle unit must match the sigma fitted
+      to the active units, with an alpha capped at max_alpha + 0.001.
+      Per-unit parameters let each idle unit's prior move to its posterior.
+      The Gaussian latent's prior is N(0, I) under either value.
 
     The loss is the negative ELBO in nats per example (0 on an empty
     batch), the Bernoulli negative log-likelihood summed over pixels
@@ -59,9 +134,14 @@ class VAE(keras.Model):
         width_multiplier: Integer k: 512k hidden units, 256k latent units.
         hidden_layers: Integer, dense layers in the encoder and in the
             decoder.
-        activation: Activation of the hidden layers.
+        activation: Name of a Keras activation, that of the hidden layers
+            (`"relu"`; `"tanh"` in [5]).
         max_alpha: Finite float > 0, `max_alpha` of the information-dropout
-            latent.
+            latent (1.0; 0.7 in the paper's text).
+        decoder_input: `"z"` or `"log_z"`, what the decoder reads from the
+            information-dropout latent.
+        prior: `"log_normal"` or `"log_normal_per_unit"`, the prior of the
+            information-dropout latent.
         seed: Integer or None.
         beta: Finite float >= 0, weight of the KL term (1: the ELBO). Its
             current value is saved in the config (see `KLPenalty`).
@@ -78,6 +158,8 @@ class VAE(keras.Model):
         max_alpha=1.0,
         seed=None,
         beta=1.0,
+        decoder_input="z",
+        prior="log_normal",
         **kwargs,
     ):
         kwargs.setdefault("name", f"vae_{latent}")
@@ -88,11 +170,15 @@ class VAE(keras.Model):
         )
         self.hidden_layers = _validation.positive_int("hidden_layers", hidden_layers)
         # Checked for both latents, though only the information-dropout one
-        # uses it, so that a config is valid or not whatever its latent.
+        # uses them, so that a config is valid or not whatever its latent.
         self.max_alpha = _validation.positive_float("max_alpha", max_alpha)
+        self.decoder_input = _validation.one_of(
+            "decoder_input", decoder_input, DECODER_INPUTS
+        )
+        self.prior_name = _validation.one_of("prior", prior, PRIORS)
         self.seed = _validation.seed("seed", seed)
         self.image_shape = tuple(input_shape)
-        self.activation = activation
+        self.activation = _activation(activation)
 
         hidden_units = 512 * width_multiplier
         latent_units = 256 * width_multiplier
@@ -114,8 +200,10 @@ class VAE(keras.Model):
                 latent_units, activation="softplus", name="latent_features"
             )
             self.latent = InformationDropout(
-                max_alpha=max_alpha, prior="log_normal", beta=beta,
-                stochastic_inference=True, seed=seed, name="latent",
+                max_alpha=max_alpha,
+                prior=(per_unit_log_normal_prior() if prior == "log_normal_per_unit"
+                       else "log_normal"),
+                beta=beta, stochastic_inference=True, seed=seed, name="latent",
             )
         self.decoder = keras.Sequential(
             [
@@ -141,12 +229,15 @@ class VAE(keras.Model):
         self.kl_tracker = keras.metrics.Mean(name="kl")
 
     def encode(self, inputs, training=None):
-        """Returns a latent sample (or the latent mean, if sampling is off)."""
+        """Returns the decoder's input: a latent sample (z, or log z with
+        `decoder_input="log_z"`), or the latent's mean (its log) if
+        sampling is off."""
         hidden = self.encoder(inputs, training=training)
         if self.latent_type == "gaussian":
             return self.latent(hidden, training=training)
         features = self.latent_features(hidden)
-        return self.latent([features, hidden], training=training)
+        return self.latent([features, hidden], training=training,
+                           log_space=self.decoder_input == "log_z")
 
     def call(self, inputs, training=None):
         """Returns the Bernoulli logits of the reconstruction."""
@@ -186,7 +277,11 @@ class VAE(keras.Model):
         prior are taken over u = log z, through their base distributions
         (`.distribution`, a `tfd.Normal` each): the Jacobian of z = exp(u) is
         the same for both and cancels in the importance weights, and log z
-        is drawn without rounding through exp and log.
+        is drawn without rounding through exp and log. With
+        `decoder_input="log_z"` the decoder reads u itself, and the
+        posterior's log f is clamped at log 1e-4 as in training
+        (`priors.clamped_posterior`), so that k = 1 is the training ELBO's
+        own estimator.
 
         Args:
             hidden: The encoder's output (batch, hidden units).
@@ -199,8 +294,12 @@ class VAE(keras.Model):
             return (self.latent.posterior(hidden), self.latent.prior_distribution(),
                     lambda u: u)
         features = self.latent_features(hidden)
-        posterior = self.latent.posterior([features, hidden])
         prior = self.latent.prior.distribution()
+        if self.decoder_input == "log_z":
+            alpha = self.latent.noise_scale([features, hidden])
+            posterior = priors.clamped_posterior(features, alpha)
+            return posterior.distribution, prior.distribution, lambda u: u
+        posterior = self.latent.posterior([features, hidden])
         return posterior.distribution, prior.distribution, ops.exp
 
     def importance_weighted_log_likelihood(self, inputs, num_samples=5000):
@@ -244,6 +343,8 @@ class VAE(keras.Model):
                 "hidden_layers": self.hidden_layers,
                 "activation": self.activation,
                 "max_alpha": self.max_alpha,
+                "decoder_input": self.decoder_input,
+                "prior": self.prior_name,
                 "beta": self.latent.beta,
                 "seed": self.seed,
             }
