@@ -10,7 +10,7 @@ from infodropout_tf import sweeps
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane",
-        "surrogate", "vae"]
+        "surrogate", "vae", "vae_ablation"]
 
 # The commands of docs/results.md, written out by hand (data_dir "/data").
 COMMANDS = {
@@ -140,6 +140,23 @@ def test_every_run_builds_a_distinct_config_equal_to_its_command(row):
         assert all(c.model.name == "vae" and c.num_epochs == 300
                    and tuple(c.optimizer.boundaries) == (30, 120) and c.iwae_samples == 1000
                    and c.iwae_examples == 1000 for c in configs)
+    if row == "vae_ablation":
+        # (latent, activation, decoder_input, max_alpha, prior): (a) row 1's model with
+        # each latent, then one change at a time, then (b), (c), (d) together.
+        assert [(c.model.latent, c.model.activation, c.model.decoder_input, c.model.max_alpha,
+                 c.model.prior) for c in configs] == [
+            ("gaussian", "relu", "z", 1.0, "log_normal"),
+            ("information_dropout", "relu", "z", 1.0, "log_normal"),
+            ("information_dropout", "relu", "log_z", 1.0, "log_normal"),
+            ("gaussian", "tanh", "z", 1.0, "log_normal"),
+            ("information_dropout", "tanh", "z", 1.0, "log_normal"),
+            ("information_dropout", "relu", "z", 0.7, "log_normal"),
+            ("information_dropout", "relu", "z", 1.0, "log_normal_per_unit"),
+            ("information_dropout", "tanh", "log_z", 0.7, "log_normal")]
+        # k = 2, 30 epochs of the paper's schedule (no decay before epoch 30), one seed.
+        assert all(c.model.width_multiplier == 2 and c.num_epochs == 30
+                   and tuple(c.optimizer.boundaries) == (30, 120) and c.seed == 0
+                   and c.iwae_samples == 1000 and c.iwae_examples == 1000 for c in configs)
     if row == "plane":
         assert [(c.model.name, c.model.noise, c.information_plane.layers) for c in configs] == [
             ("mlp", "gaussian", ("dropout3",)), ("lenet", "gaussian", ("dropout",)),
