@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 
 from infodropout_tf import data
 from infodropout_tf.data import cluttered_mnist
@@ -69,3 +70,35 @@ def test_different_seeds_give_different_clutter(work_dir, as_numpy):
                                **SMALL_CLUTTER) for seed in (0, 1))
     np.testing.assert_array_equal(first["label"], second["label"])
     assert not np.array_equal(first["image"], second["image"])
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("image_size", 100_000_000, "an integer in [28, 512]"),
+    ("image_size", 27, "an integer in [28, 512]"),
+    ("num_distractors", 10**9, "an integer in [0, 1000]"),
+    ("num_distractors", -1, "an integer in [0, 1000]"),
+    ("generation_seed", 2**32, "an integer in [0, 4294967295]"),
+    ("generation_seed", -1, "an integer in [0, 4294967295]"),
+    ("num_train", 60_001, "an integer in [1, 60000]"),
+    ("num_test", 10_001, "an integer in [1, 10000]"),
+])
+def test_generation_options_are_bounded(option, value, expected):
+    with pytest.raises(ValueError) as error:
+        cluttered_mnist.ClutteredMnistConfig(**{option: value})
+    assert str(error.value) == (f"Invalid value received for argument `{option}`. Expected "
+                                f"{expected}. Received: {option}={value!r}")
+
+
+def test_largest_options_are_accepted():
+    config = cluttered_mnist.ClutteredMnistConfig(
+        image_size=cluttered_mnist.MAX_IMAGE_SIZE, num_distractors=cluttered_mnist.MAX_DISTRACTORS,
+        generation_seed=cluttered_mnist.MAX_GENERATION_SEED, num_train=60_000)
+    assert (config.image_size, config.num_distractors) == (512, 1000)
+    assert config.seed == 2**32 - 1 and config.split_sizes["train"] == 60_000
+
+
+def test_huge_canvas_is_refused_before_anything_is_written(work_dir):
+    # The probe: unbounded, this asked numpy for an 8.88 PiB canvas.
+    with pytest.raises(ValueError, match=r"`image_size`. Expected an integer in \[28, 512\]"):
+        data.prepare("cluttered_mnist", work_dir, image_size=100_000_000)
+    assert sorted(os.listdir(work_dir)) == ["mnist"]

@@ -5,6 +5,7 @@ CIFAR-10 is faked in the format of its python archive (conftest.py's
 """
 
 import numpy as np
+import pytest
 
 from infodropout_tf import data
 from infodropout_tf.data import occluded_cifar
@@ -47,3 +48,13 @@ def test_occlude_blends_with_digit_opacity():
     occluded = occluded_cifar.occlude(image, digit, np.random.default_rng(0))
     values = sorted(set(occluded.reshape(-1, 3)[:, 0].tolist()))
     assert values == [100, 131, 255]  # 100 + 0.2 * (255 - 100) = 131
+
+
+def test_generation_seed_is_checked():
+    # Unchecked, a negative seed failed in numpy mid-generation and a
+    # 300-digit one made a folder name longer than a file system allows.
+    for seed in (-1, 2**32, 10**300, 1.5, True):
+        with pytest.raises(ValueError,
+                           match=r"`generation_seed`. Expected an integer in \[0, 4294967295\]"):
+            occluded_cifar.OccludedCifar10Config(generation_seed=seed)
+    assert occluded_cifar.OccludedCifar10Config(generation_seed=7).seed == 7

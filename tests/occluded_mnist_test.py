@@ -93,3 +93,12 @@ def test_occluded_mnist_labels_determinism_and_independence(work_dir, tmp_path, 
 def test_bad_split_size_names_the_option():
     with pytest.raises(ValueError, match="num_test"):
         occluded_mnist.OccludedMnistConfig(num_test=20_000)
+
+
+def test_generation_seed_is_bounded():
+    # The seed names the variant's folder: beyond 2**32 - 1 it could outgrow a file name.
+    for seed in (-1, 2**32, 10**300):
+        with pytest.raises(ValueError,
+                           match=r"`generation_seed`. Expected an integer in \[0, 4294967295\]"):
+            occluded_mnist.OccludedMnistConfig(generation_seed=seed)
+    assert occluded_mnist.OccludedMnistConfig(generation_seed=2**32 - 1).seed == 2**32 - 1

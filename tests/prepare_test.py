@@ -29,3 +29,22 @@ def test_corrupt_cifar_archive_and_existing_data_untouched(tmp_path, work_dir):
     with pytest.raises(FileNotFoundError, match=r"Missing archive .*cifar-10-python.tar.gz"):
         data.prepare("cifar10", work_dir, source_dir=str(empty))
     assert sorted(os.listdir(work_dir)) == ["mnist"]
+
+
+@pytest.mark.parametrize("name", ["mnist", "cluttered_mnist"])
+def test_data_dir_that_is_not_a_folder_is_refused_first(tmp_path, raw_mnist_dir, name):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("keep me")
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    source = {"source_dir": str(raw_mnist_dir)} if name == "mnist" else {}
+    for data_dir, where in [(a_file, "exists and"), (a_file / "tfds", f"lies under {a_file}, which"),
+                            (dangling, "exists and")]:
+        with pytest.raises(NotADirectoryError) as error:
+            data.prepare(name, str(data_dir), **source)
+        message = str(error.value)
+        assert message.startswith(f"data_dir {data_dir} {where} is not a folder. Pass the "
+                                  "tensorflow-datasets folder"), message
+        assert "\n" not in message
+    assert a_file.read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["a_file", "dangling"]

@@ -21,6 +21,19 @@ DIGIT_SIZE = 28
 CROP_SIZE = 8
 _SPLIT_CODES = {"train": 0, "test": 1}
 
+# Upper bounds of the generation options, checked before anything is
+# generated, so that a typo cannot ask for petabytes. A 512x512 canvas is
+# 256 KiB per example, at most 17.1 GiB for 70,000 examples before PNG
+# compression (the paper's 96x96 is 9 KiB). 1,000 distractors gather 784 KB
+# of source digits per example and take about 30 ms to place at 512x512 on
+# one core, 35 minutes for 70,000 examples.
+MAX_IMAGE_SIZE = 512
+MAX_DISTRACTORS = 1000
+# Seeds are part of the variant's folder name, which must stay short; this
+# is the range of a 32-bit seed, for Cluttered MNIST, Occluded MNIST and
+# Occluded CIFAR-10 alike.
+MAX_GENERATION_SEED = 2**32 - 1
+
 
 def clutter(digit, distractor_sources, rng, image_size):
     """Places a digit and one distractor crop per source on a blank canvas.
@@ -56,15 +69,32 @@ def clutter(digit, distractor_sources, rng, image_size):
 
 
 class ClutteredMnistConfig(tfds.core.BuilderConfig):
-    """Image size, distractor count, seed and split sizes of a variant."""
+    """Image size, distractor count, seed and split sizes of a variant.
+
+    Every option has an upper bound, checked here, before anything is
+    generated (the module's constants say what the bounds cost).
+
+    Args:
+        image_size: Integer in [28, 512] (`MAX_IMAGE_SIZE`), the side of
+            the square canvas. The paper's is 96.
+        num_distractors: Integer in [0, 1000] (`MAX_DISTRACTORS`), 8x8
+            crops of other digits per image. The paper's is 21.
+        generation_seed: Integer in [0, 2**32 - 1]
+            (`MAX_GENERATION_SEED`).
+        num_train: Integer in [1, 60000], training examples, drawn from
+            MNIST's training split.
+        num_test: Integer in [1, 10000], test examples, drawn from MNIST's
+            test split.
+    """
 
     def __init__(self, image_size=96, num_distractors=21, generation_seed=0,
                  num_train=50_000, num_test=10_000):
-        _validation.int_in("image_size", image_size, DIGIT_SIZE)
+        _validation.int_in("image_size", image_size, DIGIT_SIZE, MAX_IMAGE_SIZE)
+        _validation.int_in("num_distractors", num_distractors, 0, MAX_DISTRACTORS)
+        _validation.int_in("generation_seed", generation_seed, 0, MAX_GENERATION_SEED)
         # At most the MNIST split each is drawn from.
         _validation.int_in("num_train", num_train, 1, 60_000)
         _validation.int_in("num_test", num_test, 1, 10_000)
-        _validation.int_in("num_distractors", num_distractors, 0)
         super().__init__(
             name=f"size{image_size}_distractors{num_distractors}_seed{generation_seed}"
                  f"_train{num_train}_test{num_test}",

@@ -10,6 +10,9 @@ Deterministic from the seed, like Cluttered MNIST.
 import numpy as np
 import tensorflow_datasets as tfds
 
+from infodropout_tf import _validation
+from infodropout_tf.data.cluttered_mnist import MAX_GENERATION_SEED
+
 _SPLIT_CODES = {"train": 0, "test": 1}
 CIFAR_SIZE, DIGIT_SIZE = 32, 28
 
@@ -28,9 +31,15 @@ def occlude(image, digit, rng):
 
 
 class OccludedCifar10Config(tfds.core.BuilderConfig):
-    """The seed of a variant."""
+    """The seed of a variant; every CIFAR-10 image is occluded once.
+
+    Args:
+        generation_seed: Integer in [0, 2**32 - 1] (`MAX_GENERATION_SEED`),
+            checked here: it names the variant's folder.
+    """
 
     def __init__(self, generation_seed=0):
+        _validation.int_in("generation_seed", generation_seed, 0, MAX_GENERATION_SEED)
         super().__init__(name=f"seed{generation_seed}", description=f"Occlusions drawn with seed {generation_seed}.")
         self.seed = generation_seed
 

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from infodropout_tf import _validation
+from infodropout_tf.data.cluttered_mnist import MAX_GENERATION_SEED
 
 FRAME_SIZE, DIGIT_SIZE, OCCLUDER_SIZE = 32, 28, 14
 _SPLIT_CODES = {"train": 0, "test": 1}
@@ -61,10 +62,18 @@ def occlude_digit(digit, occluder, rng):
 
 
 class OccludedMnistConfig(tfds.core.BuilderConfig):
-    """Seed and split sizes of a variant."""
+    """Seed and split sizes of a variant, each bounded and checked here.
+
+    Args:
+        generation_seed: Integer in [0, 2**32 - 1] (`MAX_GENERATION_SEED`).
+        num_train: Integer in [1, 60000], training examples, drawn from
+            MNIST's training split.
+        num_test: Integer in [1, 10000], test examples, drawn from MNIST's
+            test split.
+    """
 
     def __init__(self, generation_seed=0, num_train=60_000, num_test=10_000):
-        _validation.int_in("generation_seed", generation_seed, 0)
+        _validation.int_in("generation_seed", generation_seed, 0, MAX_GENERATION_SEED)
         # At most the MNIST split each is drawn from.
         _validation.int_in("num_train", num_train, 1, 60_000)
         _validation.int_in("num_test", num_test, 1, 10_000)

@@ -25,6 +25,32 @@ REQUIREMENTS = {"cluttered_mnist": ("mnist",), "occluded_cifar10": ("cifar10", "
 PREPARABLE = ("mnist", "cifar10", "cluttered_mnist", "occluded_cifar10", "occluded_mnist")
 
 
+def _check_data_dir(data_dir):
+    """Refuses a `data_dir` that is, or lies under, something not a folder.
+
+    Checked before anything is created, so that a file given by mistake
+    gives one line here instead of an `os.makedirs` error deep inside
+    tensorflow-datasets.
+    """
+    if not isinstance(data_dir, (str, os.PathLike)):
+        raise ValueError(
+            "Invalid value received for argument `data_dir`. Expected a path "
+            f"(str or os.PathLike). Received: data_dir={data_dir!r}"
+        )
+    given = os.path.abspath(os.fspath(data_dir))
+    path = given
+    # lexists: a dangling symbolic link is in the way as much as a file is.
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        where = "exists and" if path == given else f"lies under {path}, which"
+        raise NotADirectoryError(
+            f"data_dir {given} {where} is not a folder. Pass the tensorflow-datasets "
+            "folder to prepare the data in (it is created if missing), e.g. "
+            "--data_dir ~/tensorflow_datasets."
+        )
+
+
 def _new_directories(path):
     """The missing ancestors of `path` (itself included), outermost first."""
     missing = []
@@ -42,7 +68,8 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
         name: `"mnist"`, `"cifar10"`, `"cluttered_mnist"`,
             `"occluded_cifar10"` or `"occluded_mnist"`.
         data_dir: tensorflow-datasets directory to write into (created if
-            missing).
+            missing for `mnist` and `cifar10`; it must exist for the
+            generated datasets, which read their sources there).
         source_dir: Folder with the downloaded archives: the four MNIST IDX
             `.gz` files, or `cifar-10-python.tar.gz`. Only for `mnist` and
             `cifar10`.
@@ -52,15 +79,22 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
             test data; its pickles are still read by a restricted unpickler
             that cannot run code.
         **config: Generation options of `cluttered_mnist`,
-            `occluded_cifar10` and `occluded_mnist` (see `pipelines.builder`).
+            `occluded_cifar10` and `occluded_mnist` (see `pipelines.builder`),
+            each with an upper bound that keeps memory and disk use
+            bounded, checked before anything is written (see
+            `ClutteredMnistConfig`, `OccludedMnistConfig`,
+            `OccludedCifar10Config`).
 
     Returns:
         The prepared dataset's folder.
 
     Raises:
-        ValueError: unknown name, bad options or a corrupt archive.
+        ValueError: unknown name, an option out of its range, or an archive
+            that is corrupt, crafted (links, unexpected pickles) or inflates
+            past its size cap (see `archives`).
         FileNotFoundError: missing archive, or a source dataset that is not
             prepared in `data_dir` yet.
+        NotADirectoryError: `data_dir` is, or lies under, a file.
     """
     if name not in PREPARABLE:
         raise ValueError(
@@ -68,6 +102,7 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
             f"{list(PREPARABLE)} (binarized_mnist is made from mnist when loaded). "
             f"Received: name={name!r}"
         )
+    _check_data_dir(data_dir)
     # Only the CIFAR-10 archive has a checksum; accepting the opt-out for
     # another dataset would suggest a check that is not made.
     if not isinstance(verify_checksum, bool) or (not verify_checksum and name != "cifar10"):
@@ -93,12 +128,14 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
             )
     else:
         pipelines.resolve_data_dir(data_dir)
+        # The options' ranges first: they are argument errors, whatever is
+        # prepared already.
+        dataset_builder = pipelines.builder(name, data_dir, **config)
         for requirement in REQUIREMENTS[name]:
             pipelines.require_prepared(
                 pipelines.builder(requirement, data_dir), requirement, data_dir
             )
         created = []
-        dataset_builder = pipelines.builder(name, data_dir, **config)
     created += [d for d in _new_directories(dataset_builder.data_path) if d not in created]
 
     try:
