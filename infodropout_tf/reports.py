@@ -13,7 +13,6 @@ caller's backend and open figures are left alone, and every file is written
 aside and renamed (`atomic_files`).
 """
 
-import csv
 import json
 import math
 import os
@@ -23,6 +22,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from infodropout_tf import atomic_files
+from infodropout_tf import workdir_files
+from infodropout_tf.workdir_files import NUMBER
+from infodropout_tf.workdir_files import OBJECT
+from infodropout_tf.workdir_files import TEXT
+from infodropout_tf.workdir_files import integer
 
 # VAE test lower bounds of paper Table 1, nats, per width multiplier k.
 PAPER_VAE = {"k1": {"gaussian": -98.8, "information_dropout": -100.0},
@@ -30,31 +34,67 @@ PAPER_VAE = {"k1": {"gaussian": -98.8, "information_dropout": -100.0},
              "k3": {"gaussian": -98.7, "information_dropout": -99.1}}
 
 
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
+# What to do about a run's file that cannot be read or holds values out of
+# range: the report reads only what the trainer wrote.
+_FIX = ("Restore it from a copy, or delete the run's workdir and rerun `infodropout-reproduce "
+        "run` to train it again.")
 
 
-def read_training_log(workdir):
+def read_json(path, fields=None):
+    """The JSON object in `path`, with `fields` ({name: (check, expected)},
+    `workdir_files.check_fields`) checked.
+
+    Raises:
+        WorkdirError: the file is not such an object; the message names it
+            and the field.
+        OSError: it cannot be read.
+    """
+    document = workdir_files.read_json(path, _FIX)
+    workdir_files.check_fields(path, document, fields or {}, _FIX)
+    return document
+
+
+def read_training_log(workdir, columns=()):
     """`workdir/training_log.csv` as {column: float array}, one entry per epoch.
 
     A rerun after a kill may repeat epochs (and, with older Keras, the
-    header); the last row of each epoch is kept.
+    header); the last row of each epoch is kept, and a last line cut short
+    by a kill is left out (the run may still be training).
+
+    Args:
+        workdir: The run's folder.
+        columns: Columns the log must have (once it has a header).
+
+    Raises:
+        WorkdirError: the log is not a CSV log of numbers with an `epoch`
+            column and `columns`; the message names the file and line.
     """
-    with open(os.path.join(workdir, "training_log.csv"), newline="") as f:
-        reader = csv.DictReader(f)
-        names = reader.fieldnames or []  # none in an empty file
-        by_epoch = {}
-        for row in reader:
-            if row["epoch"] == "epoch":  # a repeated header
-                continue
-            by_epoch[int(row["epoch"])] = {name: float(value) for name, value in row.items()}
+    path = os.path.join(workdir, "training_log.csv")
+    names, rows, _ = workdir_files.read_csv(path, _FIX, numeric=True)
+    names = names or []  # none in an empty file
+    missing = [column for column in columns if names and column not in names]
+    if missing:
+        raise workdir_files.WorkdirError(f"{path} has no column {', '.join(missing)}. {_FIX}")
+    by_epoch = {int(row["epoch"]): row for row in rows}
     epochs = sorted(by_epoch)
     return {name: np.array([by_epoch[e][name] for e in epochs]) for name in names}
 
 
-def _metrics(workdir):
-    return read_json(os.path.join(workdir, "metrics.json"))
+def _metrics(workdir, *names):
+    """metrics.json of a run, whose `names` must be numbers."""
+    return read_json(os.path.join(workdir, "metrics.json"), dict.fromkeys(names, NUMBER))
+
+
+def _config(workdir, fields):
+    """config.json of a run, whose `fields` must pass their checks."""
+    return read_json(os.path.join(workdir, "config.json"), fields)
+
+
+def _model(workdir):
+    """The run's `model.keras` (one `WorkdirError` line if unreadable)."""
+    from infodropout_tf.training.evaluate import load_model
+
+    return load_model(os.path.join(workdir, "model.keras"))
 
 
 def _by_value(finished, field):
@@ -69,12 +109,14 @@ def _test_batches(workdir, split, batch_size=500, as_dict=False):
 
     from infodropout_tf import data
 
-    config = read_json(os.path.join(workdir, "config.json"))
-    dataset = config["dataset"]
+    config = _config(workdir, {"dataset.name": TEXT, "dataset.data_dir": TEXT,
+                               "dataset.options": OBJECT})
+    dataset, seed = config["dataset"], config.get("seed", 0)
+    workdir_files.check_fields(os.path.join(workdir, "config.json"), {"seed": seed},
+                               {"seed": integer(0)}, _FIX)
     # The seed fixes the test set's binarisation (binarized_mnist).
     batches = data.load(dataset["name"], split, dataset["data_dir"] or None,
-                        batch_size=batch_size, seed=config.get("seed", 0), as_dict=as_dict,
-                        **dataset["options"])
+                        batch_size=batch_size, seed=seed, as_dict=as_dict, **dataset["options"])
     return list(tfds.as_numpy(batches))
 
 
@@ -90,11 +132,16 @@ def scalar_history(log_dir, tag):
     for name in sorted(os.listdir(log_dir)):  # event files are named by their start time
         if ".tfevents." not in name:
             continue
-        for record in tf.data.TFRecordDataset(os.path.join(log_dir, name)):
-            event = tf.compat.v1.Event.FromString(record.numpy())
-            for value in event.summary.value:
-                if value.tag == tag:
-                    history[event.step] = float(tf.make_ndarray(value.tensor))
+        path = os.path.join(log_dir, name)
+        try:
+            for record in tf.data.TFRecordDataset(path):
+                event = tf.compat.v1.Event.FromString(record.numpy())
+                for value in event.summary.value:
+                    if value.tag == tag:
+                        history[event.step] = float(tf.make_ndarray(value.tensor))
+        except tf.errors.DataLossError as error:
+            raise workdir_files.UnreadableFileError(
+                f"{path} is damaged ({error.message}). {_FIX}") from error
     return dict(sorted(history.items()))
 
 
@@ -138,10 +185,9 @@ def _vae_latent(workdir):
         `alpha` every alpha of the information-dropout latent, flattened
         (None for the Gaussian latent).
     """
-    import keras
     from tensorflow_probability import distributions as tfd
 
-    model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+    model = _model(workdir)
     images = np.concatenate([x for x, _ in _test_batches(workdir, "test[:1000]")])
     # Over u = log z for the information-dropout latent: the KL is the same.
     posterior, prior, _ = model.latent_distributions(model.encoder(images, training=False))
@@ -198,7 +244,7 @@ def vae(finished, output, unfinished=()):
     runs = {}  # (k, static binarisation?) -> latent -> (workdir, training log, finished?)
     for pairs, done in ((finished, True), (unfinished, False)):
         for run, workdir in pairs:
-            log = read_training_log(workdir)
+            log = read_training_log(workdir, ("val_reconstruction", "val_kl"))
             if not done and len(log.get("epoch", ())) == 0:
                 continue  # started, but not one epoch logged yet (Keras's CSVLogger
                 # creates the file empty and writes its header after the first epoch)
@@ -223,14 +269,15 @@ def vae(finished, output, unfinished=()):
                       label=f"{latent} (here)")
             axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
                          label=f"{latent} (paper)")
-            config = read_json(os.path.join(workdir, "config.json"))
+            config = _config(workdir, {"num_epochs": integer(1), "iwae_samples": integer(1),
+                                       "iwae_examples": integer(1)})
             if not done:
                 row[latent] = {"finished": False, "epochs": len(log["epoch"]),
                                "of_epochs": config["num_epochs"], "elbo": float(curve[-1]),
                                "reconstruction": float(log["val_reconstruction"][-1]),
                                "kl": float(log["val_kl"][-1])}
                 continue
-            metrics = _metrics(workdir)
+            metrics = _metrics(workdir, "reconstruction", "kl", "iwae_log_likelihood")
             # The ELBO is -(reconstruction + KL): `loss` weights the KL by beta.
             row[latent] = {"epochs": len(log["epoch"]),
                            "elbo": -(metrics["reconstruction"] + metrics["kl"]),
@@ -332,8 +379,6 @@ def _latent_total_correlation(model, images, seed=0):
 def beta_vae(finished, output):
     """Rate (KL) against distortion (reconstruction) and the code's total
     correlation, per latent and beta (paper Eq. 7)."""
-    import keras
-
     from infodropout_tf.information import total_correlation
 
     images = np.concatenate([x for x, _ in _test_batches(finished[0][1], "test")])
@@ -346,8 +391,8 @@ def beta_vae(finished, output):
                "runs": {}}
     for run, workdir in sorted(finished, key=lambda pair: pair[0].overrides["model.beta"]):
         latent, beta = run.overrides["model.latent"], run.overrides["model.beta"]
-        metrics = _metrics(workdir)
-        model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+        metrics = _metrics(workdir, "reconstruction", "kl")
+        model = _model(workdir)
         summary["runs"].setdefault(latent, {})[str(beta)] = {
             "distortion": metrics["reconstruction"], "rate": metrics["kl"],
             "elbo": -(metrics["reconstruction"] + metrics["kl"]),
@@ -406,8 +451,8 @@ def mlp_width(finished, output):
     for run, workdir in finished:
         noise, width = run.overrides["model.noise"], run.overrides["model.width"]
         errors.setdefault(noise, {}).setdefault(width, {})[run.overrides["seed"]] = (
-            _metrics(workdir)["deterministic_error"])
-        epochs.add(read_json(os.path.join(workdir, "config.json"))["num_epochs"])
+            _metrics(workdir, "deterministic_error")["deterministic_error"])
+        epochs.add(_config(workdir, {"num_epochs": integer(1)})["num_epochs"])
     summary = {"metric": "test error, deterministic representation, after "
                          f"{' or '.join(str(e) for e in sorted(epochs))} epochs",
                "errors": {}}
@@ -459,8 +504,6 @@ def cluttered(finished, output):
     (its test error beside it), and for each image the input with the
     digit's box in red, then one column per information-dropout layer.
     """
-    import keras
-
     from infodropout_tf.information import kl_mass_inside_boxes
 
     runs = _by_value(finished, "model.beta")
@@ -473,7 +516,7 @@ def cluttered(finished, output):
     num_examples = 2  # shown in the figure, the first of the test set
     maps_of = {}
     for beta, workdir in runs:
-        model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+        model = _model(workdir)
         inside = {}
         for layer, kl_map_of in _kl_map_functions(model).items():
             # The log-uniform KL is defined up to a constant per unit: score
@@ -485,7 +528,7 @@ def cluttered(finished, output):
                  for kl, batch in zip(excess, batches)]).mean())
             maps_of.setdefault(beta, {})[layer] = excess[0][:num_examples]
         summary["kl_mass_inside_box"][str(beta)] = inside
-        metrics = _metrics(workdir)
+        metrics = _metrics(workdir, "deterministic_error", "noisy_error")
         summary["test_error"][str(beta)] = metrics["deterministic_error"]
         summary["noisy_test_error"][str(beta)] = metrics["noisy_error"]
 
@@ -530,11 +573,12 @@ def occlusion(finished, output):
                "errors": {}}
     runs = _by_value(finished, "model.beta")
     for beta, workdir in runs:
-        metrics = _metrics(workdir)
+        metrics = _metrics(workdir, "deterministic_error", "noisy_error", "nuisance_error")
         errors = summary["errors"][str(beta)] = {
             key: metrics[key] for key in ("deterministic_error", "noisy_error")}
         evaluation = os.path.join(workdir, "evaluation.json")
-        for results in [metrics] + ([read_json(evaluation)] if os.path.exists(evaluation) else []):
+        for results in [metrics] + ([read_json(evaluation, {"nuisance_error": NUMBER})]
+                                    if os.path.exists(evaluation) else []):
             # Runs from before the probe was a choice used the MLP.
             errors[f"nuisance_error_{results.get('nuisance_probe', 'mlp')}"] = (
                 results["nuisance_error"])
@@ -570,8 +614,6 @@ def _last_lognormal_layer(model):
 
 def disentangle(finished, output):
     """Test error and total correlation of the representation against beta (Fig. 5)."""
-    import keras
-
     from infodropout_tf.information import log_activation_total_correlation
 
     num_images = 1000
@@ -584,7 +626,7 @@ def disentangle(finished, output):
                            f"sample",
                "runs": {}}
     for beta, workdir in runs:
-        model = keras.models.load_model(os.path.join(workdir, "model.keras"))
+        model = _model(workdir)
         function = _last_lognormal_layer(model)
         if function is None:
             raise ValueError(f"{workdir}: the model has no information-dropout layer with the "
@@ -592,7 +634,7 @@ def disentangle(finished, output):
         layer_inputs = function.layer_inputs(images)  # f(x), or [f(x), block inputs]
         alpha = np.asarray(function.layer.noise_scale(layer_inputs))
         features = layer_inputs[0] if isinstance(layer_inputs, (list, tuple)) else layer_inputs
-        metrics = _metrics(workdir)
+        metrics = _metrics(workdir, "deterministic_error", "noisy_error")
         summary["runs"][str(beta)] = {
             "layer": function.layer.name,
             "total_correlation": log_activation_total_correlation(np.asarray(features), alpha),
@@ -621,20 +663,23 @@ def plane(finished, output):
     log n ceiling of the mixture and binning estimates (Adilova et al.
     Figs. 1 and 5)."""
     from infodropout_tf.information.plane import plot_information_plane
+    from infodropout_tf.information.plane import read_rows
 
     rows, ceilings, summary = [], {}, {}
     for run, workdir in finished:
-        config = read_json(os.path.join(workdir, "config.json"))
+        config = _config(workdir, {"model.name": TEXT, "model.noise": TEXT,
+                                   "information_plane.num_examples": integer(1)})
         model = config["model"]
         examples = config["information_plane"]["num_examples"]
         # One panel per network and estimator: name the layer after the run.
         label = f"{model['name']}, {model['noise']} dropout"
-        run_rows = read_json(os.path.join(workdir, "information_plane.json"))
+        run_rows = read_rows(os.path.join(workdir, "information_plane.json"), _FIX)
         rows += [{**row, "layer": label} for row in run_rows]
         ceilings[label] = math.log(examples)
         entry = summary[run.name] = {"network": model["name"], "noise": model["noise"],
                                      "num_examples": examples, "log_n": ceilings[label],
-                                     "test_error": _metrics(workdir)["deterministic_error"]}
+                                     "test_error": _metrics(workdir, "deterministic_error")[
+                                         "deterministic_error"]}
         for estimator in sorted({row["estimator"] for row in run_rows}):
             train = sorted((r for r in run_rows
                             if r["estimator"] == estimator and r["split"] == "train"),
@@ -648,13 +693,23 @@ def plane(finished, output):
     _write(output, "plane", summary)
 
 
+def _information_flow(workdir):
+    """{layer: {"total", "per_unit"}} of a run's information_flow.json."""
+    path = os.path.join(workdir, "information_flow.json")
+    layers = read_json(path, {"layers": OBJECT})["layers"]
+    for layer, values in layers.items():
+        workdir_files.check_fields(path, {"layers": {layer: values}},
+                                   {f"layers.{layer}.total": NUMBER,
+                                    f"layers.{layer}.per_unit": NUMBER}, _FIX)
+    return layers
+
+
 def flow(finished, output):
     """Information through each layer against the filter fraction, and over
     training at a quarter of the filters (Fig. 6)."""
     runs = _by_value(finished, "model.filter_fraction")
-    flows = {fraction: read_json(os.path.join(workdir, "information_flow.json"))["layers"]
-             for fraction, workdir in runs}
-    errors = {str(fraction): _metrics(workdir)["deterministic_error"]
+    flows = {fraction: _information_flow(workdir) for fraction, workdir in runs}
+    errors = {str(fraction): _metrics(workdir, "deterministic_error")["deterministic_error"]
               for fraction, workdir in runs}
     fractions = [fraction for fraction, _ in runs]
     layers = sorted(flows[fractions[0]])
@@ -699,6 +754,7 @@ def surrogate(finished, output):
     (Kirsch, Lyle & Gal, Fig. 1): preserved I(X; Z') against residual
     H(Z'|Y) per epoch, one panel per penalty, one line per gamma."""
     from infodropout_tf.information.plane import draw_log_n
+    from infodropout_tf.information.plane import read_rows
 
     summary = {"protocol": "training examples of the information-plane callback; I(X; Z') = "
                            "H(Z') and H(Z'|Y) by the Gaussian mixture with the zero-entropy "
@@ -707,16 +763,18 @@ def surrogate(finished, output):
     for run, workdir in finished:
         regularizer = run.overrides["model.regularizer"]
         gamma = run.overrides["model.regularizer_weight"]
-        rows = [row for row in read_json(os.path.join(workdir, "information_plane.json"))
+        path = os.path.join(workdir, "information_plane.json")
+        rows = [row for row in read_rows(path, _FIX)
                 if row["split"] == "train" and "residual_information" in row]
-        examples = read_json(os.path.join(workdir, "config.json"))["information_plane"][
-            "num_examples"]
+        workdir_files.check_items(path, rows, {"residual_information": NUMBER}, _FIX)
+        examples = _config(workdir, {"information_plane.num_examples": integer(1)})[
+            "information_plane"]["num_examples"]
         summary["runs"].setdefault(regularizer, {})[str(gamma)] = {
             "num_examples": examples, "log_n": math.log(examples),
             "epochs": [row["epoch"] for row in rows],
             "preserved": [row["mutual_information_x"] for row in rows],
             "residual": [row["residual_information"] for row in rows],
-            "test_error": _metrics(workdir)["deterministic_error"]}
+            "test_error": _metrics(workdir, "deterministic_error")["deterministic_error"]}
     baseline = summary["runs"].get("none", {}).get("0.0")
     panels = [name for name in summary["runs"] if name != "none"] or ["none"]
     figure = Figure(figsize=(4.5 * len(panels), 4), layout="constrained")

@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infodropout_tf"
 
 # Lowest first; the same table is in ARCHITECTURE.md.
 LEVELS = {
-    "_validation": 0, "atomic_files": 0, "keras_utils": 0,
+    "_validation": 0, "atomic_files": 0, "keras_utils": 0, "workdir_files": 0,
     "priors": 1, "data": 1, "surrogates": 1,
     "layers": 2,
     "per_unit_kl": 3, "evaluation": 3, "batch_norm_recalibration": 3,

@@ -296,3 +296,25 @@ def test_the_mixture_has_one_component_per_example_by_default():
         _dense_and_zero_entropy_noise(), ["noise"], data, num_samples=1, gaussian_samples=2000,
         gaussian_components=1000)
     assert capped[0]["mutual_information_x"] == pytest.approx(np.log(1000), abs=1e-6)
+
+
+def test_a_resumed_plane_refuses_rows_it_never_writes(tmp_path):
+    from infodropout_tf.information.plane import FIELDS
+    from infodropout_tf.information.plane import _ROW_FIELDS
+    from infodropout_tf.workdir_files import WorkdirError
+
+    assert tuple(_ROW_FIELDS) == FIELDS  # every column the CSV and the plots read
+    row = {"epoch": 1, "split": "train", "layer": "dense", "estimator": "binning",
+           "mutual_information_x": 2.0, "mutual_information_y": 0.5,
+           "relative_to_prior_constant": False}
+    path = tmp_path / "information_plane.json"
+    path.write_text(json.dumps([row, {**row, "mutual_information_x": "2.0"}]))
+    before = path.read_bytes()
+    plane = information.InformationPlane(str(tmp_path), ["dense"], _NoData(), _NoData(),
+                                         resume=True)
+    plane.set_model(_dense_and_binary_dropout())
+    with pytest.raises(WorkdirError, match=(
+            f"^{path}, item 1, field `mutual_information_x` is \"2.0\", where a number is "
+            r"expected. Restore it from a copy, or pass resume=False to record the plane anew.$")):
+        plane.on_train_begin()
+    assert path.read_bytes() == before

@@ -512,10 +512,12 @@ def test_surrogate_report_traces_preserved_and_residual_information(tmp_path, ca
             json.dump({"information_plane": {"num_examples": 2000}}, f)
         rows = [{"epoch": epoch, "split": split, "layer": "dropout",
                  "estimator": "gaussian_mixture", "mutual_information_x": shrink * (5 + epoch),
-                 "mutual_information_y": 2.0, "residual_information": shrink * (3 + epoch)}
+                 "mutual_information_y": 2.0, "relative_to_prior_constant": False,
+                 "residual_information": shrink * (3 + epoch)}
                 for epoch in (0, 1, 2) for split in ("train", "test")]
         rows.append({"epoch": 2, "split": "train", "layer": "dropout", "estimator": "binning",
-                     "mutual_information_x": 6.9, "mutual_information_y": 2.0})
+                     "mutual_information_x": 6.9, "mutual_information_y": 2.0,
+                     "relative_to_prior_constant": False})
         with open(os.path.join(root, name, "information_plane.json"), "w") as f:
             json.dump(rows, f)
     reproduce.main(["report", "surrogate", "--root", root, "--output", output,

@@ -36,7 +36,6 @@ data processing bounds every layer below the decoder.
 
 import contextlib
 import csv
-import json
 import os
 
 import keras
@@ -49,6 +48,7 @@ import tensorflow as tf
 from infodropout_tf import _validation
 from infodropout_tf import atomic_files
 from infodropout_tf import keras_utils
+from infodropout_tf import workdir_files
 from infodropout_tf.information import bounds
 from infodropout_tf.information.binning import binning_information
 from infodropout_tf.information.gaussian_dropout import additive_gaussian_information
@@ -66,6 +66,14 @@ FIELDS = ("epoch", "split", "layer", "estimator", "mutual_information_x",
           "mutual_information_y", "relative_to_prior_constant")
 
 ESTIMATORS = ("closed_form_kl", "gaussian_mixture", "binning", "mine")
+
+# What a row of information_plane.json must hold; `epoch` counts the epochs
+# completed (0: before training).
+_ROW_FIELDS = {"epoch": workdir_files.integer(0), "split": workdir_files.TEXT,
+               "layer": workdir_files.TEXT, "estimator": workdir_files.TEXT,
+               "mutual_information_x": workdir_files.NUMBER,
+               "mutual_information_y": workdir_files.NUMBER,
+               "relative_to_prior_constant": workdir_files.BOOLEAN}
 
 # The estimators that hold for some kinds of layer only, and those kinds.
 _LAYER_TYPES = {"closed_form_kl": (InformationDropout,),
@@ -307,6 +315,23 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     return rows
 
 
+def read_rows(path, fix):
+    """The rows of an `information_plane.json`, each checked.
+
+    Args:
+        path: The file.
+        fix: What the user should do, the last sentence of any error.
+
+    Raises:
+        WorkdirError: the file is not a JSON array of rows with the
+            fields of `FIELDS` (`epoch` an integer >= 0, the estimates
+            numbers); the message names the file and the row.
+    """
+    rows = workdir_files.read_json(path, fix, expected=list)
+    workdir_files.check_items(path, rows, _ROW_FIELDS, fix)
+    return rows
+
+
 def draw_log_n(axis, log_n):
     """The ceiling log n of an estimate over n examples, a dashed vertical line."""
     axis.axvline(log_n, color="0.4", linestyle="--", linewidth=1, label=f"log n = {log_n:.2f}")
@@ -430,8 +455,8 @@ class InformationPlane(keras.callbacks.Callback):
             os.path.join(self.workdir, "tensorboard", "information_plane"))
         json_path = os.path.join(self.workdir, "information_plane.json")
         if self.resume and os.path.exists(json_path):
-            with open(json_path) as f:
-                self.rows = json.load(f)
+            self.rows = read_rows(json_path, "Restore it from a copy, or pass resume=False "
+                                             "to record the plane anew.")
         if not self.rows:
             self._record(0)
 

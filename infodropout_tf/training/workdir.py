@@ -13,6 +13,12 @@ events, checkpoint, analysis files) are written first and the backup last
 recorded for a later epoch comes from an epoch that did not finish:
 `Workdir.discard_after` removes it before training resumes, so a resumed
 run logs each epoch exactly once.
+
+Every file read back from a workdir is parsed and checked before anything
+acts on it (`workdir_files`): a hand-edited or damaged file is one
+`WorkdirError` naming it and the fix, and never a reason to delete what
+finished epochs wrote. Only `checkpoints/epoch_NNNN.keras` files are taken
+for checkpoints; no name read from a file is ever joined to a path.
 """
 
 import csv
@@ -25,18 +31,25 @@ import tempfile
 import tensorflow as tf
 from absl import logging
 
+from infodropout_tf import _validation
 from infodropout_tf import atomic_files
+from infodropout_tf import workdir_files
+from infodropout_tf.information.plane import read_rows as read_plane_rows
 from infodropout_tf.training import config as config_lib
+from infodropout_tf.workdir_files import WorkdirError
 
 # Fields that may change between the runs of one experiment: the number of
 # epochs (to train longer) and where data and TPUs are found.
 RESUMABLE_CHANGES = ("num_epochs", "dataset.data_dir", "tpu")
 
-CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d{4,})\.keras$")
+# ASCII digits only, matched in full: `\d` and `$` would also take other
+# scripts' digits and a trailing newline.
+CHECKPOINT_PATTERN = re.compile(r"epoch_([0-9]{4,})\.keras", re.ASCII)
 
-
-class WorkdirError(ValueError):
-    """The workdir cannot be used for this run; nothing was written."""
+# What to do about a damaged log of the run: the run goes on only from an
+# intact one.
+_FIX_LOG = ("Repair it (or restore it from a copy) and rerun; deleting it loses the log of the "
+            "finished epochs.")
 
 
 def checkpoint_name(epoch):
@@ -73,13 +86,9 @@ class Workdir:
         """The config of the run already here, or None."""
         if not os.path.exists(self.config_path):
             return None
-        try:
-            with open(self.config_path) as f:
-                return json.load(f)
-        except (OSError, ValueError) as error:
-            raise WorkdirError(
-                f"{self.config_path} is unreadable ({error}); this workdir's run cannot be "
-                "identified. Use another --workdir, or delete this one to start over.") from error
+        return workdir_files.read_json(
+            self.config_path, "This workdir's run cannot be identified: use another "
+            "--workdir, or delete this one to start over.")
 
     def check_same_experiment(self, config, ignore):
         """Raises WorkdirError listing the fields that differ from the stored config."""
@@ -135,14 +144,19 @@ class Workdir:
             self._lock = None
 
     def epoch_checkpoints(self):
-        """{epoch: path} of the `checkpoints/epoch_NNNN.keras` files."""
+        """{epoch: path} of the `checkpoints/epoch_NNNN.keras` files.
+
+        Only files directly in `checkpoints/` whose whole name has that
+        form: these are all a run ever reads or deletes as checkpoints.
+        """
         if not os.path.isdir(self.checkpoints):
             return {}
         found = {}
-        for name in os.listdir(self.checkpoints):
-            match = CHECKPOINT_PATTERN.match(name)
-            if match:
-                found[int(match.group(1))] = os.path.join(self.checkpoints, name)
+        with os.scandir(self.checkpoints) as entries:
+            for entry in entries:
+                match = CHECKPOINT_PATTERN.fullmatch(entry.name)
+                if match and entry.is_file():
+                    found[int(match.group(1))] = entry.path
         return found
 
     def discard_after(self, epoch):
@@ -150,26 +164,38 @@ class Workdir:
 
         Interrupted writes (`*.incomplete*`), checkpoints, CSV rows,
         TensorBoard events and information-plane rows of later epochs.
+        Each file is read and checked before it is rewritten, so a damaged
+        one stops the run with only unfinished epochs' outputs removed.
+
+        Args:
+            epoch: Integer >= 0, the epochs the run's backup holds.
+
+        Raises:
+            WorkdirError: a log cannot be read or holds values out of
+                range; only what unfinished epochs left was removed.
         """
+        epoch = _validation.non_negative_int("epoch", epoch)
         # Other workers' folders are theirs to clean: they may be writing.
         atomic_files.remove_temporaries(self.path, skip=("workers",))
         for number, path in self.epoch_checkpoints().items():
             if number > epoch:
                 os.remove(path)
-        _truncate_csv(self.join("training_log.csv"), lambda row: int(row["epoch"]) < epoch)
-        _truncate_plane(self.join("information_plane.json"), epoch)
-        _truncate_csv(self.join("information_plane.csv"), lambda row: int(row["epoch"]) <= epoch)
-        tensorboard = self.join("tensorboard")
-        if os.path.isdir(tensorboard):
-            for root, _, files in os.walk(tensorboard):
-                # Epoch summaries are stepped by epoch index, as Keras's
-                # TensorBoard callback steps them, so step `epoch` is the
-                # first unfinished epoch's; the information plane's steps
-                # count completed epochs (0: before training).
-                plane = os.path.relpath(root, tensorboard).split(os.sep)[0] == "information_plane"
-                for name in files:
-                    if name.startswith("events.out.tfevents"):
-                        _truncate_events(os.path.join(root, name), epoch + 1 if plane else epoch)
+        # The training log's epochs are indices (from 0); the information
+        # plane's count completed epochs (0: before training).
+        _truncate_csv(self.join("training_log.csv"), lambda epochs: epochs < epoch)
+        _truncate_csv(self.join("information_plane.csv"), lambda epochs: epochs <= epoch)
+        plane_path = self.join("information_plane.json")
+        if os.path.exists(plane_path):
+            plane = read_plane_rows(plane_path, _FIX_LOG)
+            kept = [row for row in plane if row["epoch"] <= epoch]
+            if len(kept) < len(plane):
+                atomic_files.write_json(plane_path, kept)
+        for path, is_plane in _event_files(self.join("tensorboard")).items():
+            # Epoch summaries are stepped by epoch index, as Keras's
+            # TensorBoard callback steps them, so step `epoch` is the first
+            # unfinished epoch's; the information plane's steps count
+            # completed epochs.
+            _truncate_events(path, epoch + 1 if is_plane else epoch)
 
 
 def _value(config, field):
@@ -177,59 +203,83 @@ def _value(config, field):
 
 
 def _truncate_csv(path, keep):
-    """Keeps the header and the complete rows for which `keep(row)` holds.
+    """Keeps the header and the rows whose epoch `keep(epoch)` accepts.
 
-    A row cut short by a kill, or without a readable epoch, is dropped.
+    A last line cut short by a kill is dropped; a file without a header
+    (created, but killed before its first row) is removed.
     """
     if not os.path.exists(path):
         return
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)
-        fields = reader.fieldnames
-
-    def kept(row):
-        try:
-            return None not in row.values() and None not in row and keep(row)
-        except (KeyError, ValueError):
-            return False
-
-    if fields is None:
+    columns, rows, left_out = workdir_files.read_csv(path, _FIX_LOG)
+    if columns is None:
         os.remove(path)
         return
-    kept_rows = [row for row in rows if kept(row)]
-    if len(kept_rows) == len(rows):
+    kept_rows = [row for row in rows if keep(int(row["epoch"]))]
+    if len(kept_rows) == len(rows) and not left_out:
         return
     with atomic_files.open_for_writing(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)  # Keras's CSVLogger dialect
+        writer = csv.DictWriter(f, fieldnames=columns)  # Keras's CSVLogger dialect
         writer.writeheader()
         writer.writerows(kept_rows)
 
 
-def _truncate_plane(path, epoch):
-    if not os.path.exists(path):
-        return
+def _event_files(tensorboard):
+    """{path: whether it holds information-plane summaries} of the event
+    files under `tensorboard`."""
+    found = {}
+    if os.path.isdir(tensorboard):
+        for root, _, files in os.walk(tensorboard):
+            plane = os.path.relpath(root, tensorboard).split(os.sep)[0] == "information_plane"
+            for name in files:
+                if name.startswith("events.out.tfevents"):
+                    found[os.path.join(root, name)] = plane
+    return found
+
+
+# A TFRecord: the data's length (8 bytes) and its checksum (4), the data,
+# and the data's checksum (4).
+_RECORD_HEADER, _RECORD_FOOTER = 12, 4
+
+
+def _records(path):
+    """The event records of `path` and whether a cut-short record ended it.
+
+    Raises:
+        UnreadableFileError: a record before the end is damaged; a kill
+            only ever cuts the last one short.
+    """
+    records, size = [], os.path.getsize(path)
     try:
-        with open(path) as f:
-            rows = json.load(f)
-    except ValueError:
-        rows = []  # a rerun records it again
-    atomic_files.write_json(path, [row for row in rows if row.get("epoch", 0) <= epoch])
+        for record in tf.data.TFRecordDataset(path):
+            records.append(record.numpy())
+    except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as error:
+        offset = sum(_RECORD_HEADER + len(r) + _RECORD_FOOTER for r in records)
+        with open(path, "rb") as f:
+            f.seek(offset)
+            header = f.read(_RECORD_HEADER)
+        whole = len(header) == _RECORD_HEADER and (
+            offset + _RECORD_HEADER + int.from_bytes(header[:8], "little") + _RECORD_FOOTER
+            <= size)
+        if whole:
+            raise workdir_files.UnreadableFileError(
+                f"{path} is damaged at byte {offset} (record {len(records)}: "
+                f"{error.message}). Restore it from a copy, or move it out of the workdir "
+                "(TensorBoard then lacks its summaries) and rerun.") from error
+        return records, True
+    return records, False
 
 
 def _truncate_events(path, first_unfinished_step):
     """Drops summaries with step >= `first_unfinished_step` (those of
     unfinished epochs), and a record cut short by a kill."""
-    kept, changed = [], False
-    try:
-        for record in tf.data.TFRecordDataset(path):
-            event = tf.compat.v1.Event.FromString(record.numpy())
-            if event.step >= first_unfinished_step and event.WhichOneof("what") == "summary":
-                changed = True
-            else:
-                kept.append(record.numpy())
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError):
-        changed = True
+    records, changed = _records(path)
+    kept = []
+    for record in records:
+        event = tf.compat.v1.Event.FromString(record)
+        if event.step >= first_unfinished_step and event.WhichOneof("what") == "summary":
+            changed = True
+        else:
+            kept.append(record)
     if not changed:
         return
 
