@@ -9,8 +9,8 @@ deterministic, the final weights, optimizer state, training log and
 metrics are bit-identical to the uninterrupted run's.
 
 The fast tests stop the run in-process (an exception raised from a
-callback in the middle of an epoch, as a crash would); the slow ones kill a
-real `infodropout-train` process with SIGKILL.
+callback in the middle of an epoch, as a crash would); the slow ones make
+the command's process SIGKILL itself at a chosen training step.
 """
 
 import json
@@ -19,7 +19,6 @@ import pathlib
 import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -152,49 +151,52 @@ def test_the_test_can_tell_a_different_run(uninterrupted, tmp_path, tmp_path_fac
 
 # Real kills of the command ------------------------------------------------------------
 
-def _command(workdir):
-    arguments = [f"--config={ROOT / 'configs' / 'testing.py'}", "--config.num_epochs=3",
-                 "--config.steps_per_epoch=40", f"--workdir={workdir}"]
-    script = ("import sys; from infodropout_tf.training import apps; "
-              f"sys.argv = ['infodropout-train'] + {arguments!r}; apps.run_train()")
-    return [sys.executable, "-c", script]
+# Makes the command SIGKILL itself after `step` training steps of this
+# process: a kill at a known instant in the middle of an epoch.
+_KILL_AT_STEP = """
+import os, signal, keras
+from infodropout_tf.training import trainer
+class KillAtStep(keras.callbacks.Callback):
+    steps_done = 0
+    def on_train_batch_end(self, batch, logs=None):
+        KillAtStep.steps_done += 1
+        if KillAtStep.steps_done == {step}:
+            os.kill(os.getpid(), signal.SIGKILL)
+_callbacks = trainer._callbacks
+trainer._callbacks = lambda *args: _callbacks(*args) + [KillAtStep()]
+"""
+
+STEPS = 10
 
 
-def _backup_epoch(workdir):
+def _command(workdir, prelude=""):
+    arguments = [f"--config={ROOT / 'configs' / 'testing.py'}", "--config.num_epochs=4",
+                 f"--config.steps_per_epoch={STEPS}", f"--workdir={workdir}"]
+    script = "\n".join([
+        "import sys", prelude, "from infodropout_tf.training import apps",
+        f"sys.argv = ['infodropout-train'] + {arguments!r}", "apps.run_train()"])
+    return subprocess.run([sys.executable, "-c", script], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=600,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+
+
+def _completed_epochs(workdir):
     path = pathlib.Path(workdir, "backup", "training_metadata.json")
-    try:
-        return json.loads(path.read_text())["epoch"]
-    except (OSError, ValueError, KeyError):
-        return 0
-
-
-def _run_and_kill_during(workdir, epoch):
-    """Starts the command and SIGKILLs it shortly after epoch `epoch` began
-    (its previous epoch committed); returns whether it was still running."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.Popen(_command(workdir), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while _backup_epoch(workdir) < epoch - 1 and process.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the epoch's steps
-    running = process.poll() is None
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    return running
+    return json.loads(path.read_text())["epoch"] if path.exists() else 0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_during", [(2,), (1, 3)], ids=["one kill", "two kills"])
-def test_sigkill_in_the_middle_of_an_epoch_changes_nothing(kill_during, tmp_path):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run(_command(tmp_path / "reference"), env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@pytest.mark.parametrize("kill_at_steps", [(STEPS + 4,), (3, 2 * STEPS + 6)],
+                         ids=["one kill", "two kills"])
+def test_sigkill_in_the_middle_of_an_epoch_changes_nothing(kill_at_steps, tmp_path):
+    assert _command(tmp_path / "reference").returncode == 0
     workdir = tmp_path / "run"
-    for epoch in kill_during:
-        assert _run_and_kill_during(workdir, epoch), "the run ended before the kill"
-        assert _backup_epoch(workdir) == epoch - 1, "the kill came after the epoch's end"
-    subprocess.run(_command(workdir), env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    completed = 0
+    for step in kill_at_steps:
+        result = _command(workdir, _KILL_AT_STEP.format(step=step))
+        assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
+        # Steps count from the resume; the kill fell inside an epoch.
+        completed += step // STEPS
+        assert _completed_epochs(workdir) == completed
+    assert _command(workdir).returncode == 0
     _assert_same_run(workdir, tmp_path / "reference")
