@@ -604,3 +604,20 @@ def test_empty_batch_gives_empty_output_and_exactly_zero_kl(prior, shape):
     gradients = tape.gradient(loss, layer.trainable_weights)
     for gradient in gradients:
         np.testing.assert_array_equal(gradient, np.zeros(gradient.shape))
+
+
+@pytest.mark.parametrize("prior", ["log_uniform", "log_normal"])
+@pytest.mark.parametrize("training", [True, False])
+def test_a_nan_input_gives_nan_outputs_and_a_nan_loss_as_documented(prior, training):
+    features = np.full((3, 5), 0.5, "float32")
+    layer = InformationDropout(prior=prior, beta=3.0, num_train_examples=10, seed=0)
+    assert np.isfinite(layer(features, training=training)).all()
+    assert np.isfinite(float(layer.losses[0]))
+    features[1, 2] = np.nan
+    outputs = np.asarray(layer(features, training=training))
+    # The unit's output (when drawing noise, its example's: alpha's branch
+    # reads every unit) and the KL averaged over the batch; the other
+    # examples' outputs stay finite.
+    assert np.isnan(outputs[1, 2]) and np.isfinite(outputs[[0, 2]]).all()
+    assert np.isnan(outputs[1]).all() == training
+    assert np.isnan(float(layer.losses[0]))

@@ -78,7 +78,9 @@ class InformationDropout(KLPenalty, MultiplicativeNoise):
     testing.
 
     Alpha, the noise, the logs and the KL are computed in float32 under any
-    dtype policy; the output has the layer's compute dtype.
+    dtype policy; the output has the layer's compute dtype. Inputs are not
+    checked for NaN, which would cost a pass over every batch: a NaN in the
+    inputs gives NaN outputs and a NaN loss.
 
     Args:
         max_alpha: Finite float > 0, the largest learned noise scale above
