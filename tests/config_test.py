@@ -6,6 +6,7 @@
 import json
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -124,3 +125,55 @@ def test_only_a_chosen_surrogate_reaches_the_model_builder():
     config.model.regularizer, config.model.regularizer_weight = "log_variance", 0.01
     built = experiment.model_config(config, num_train=10)
     assert (built["regularizer"], built["regularizer_weight"]) == ("log_variance", 0.01)
+
+
+@pytest.mark.parametrize("config_name, field, largest, too_large, expected", [
+    # numpy's seeds, through keras.utils.set_random_seed, are below 2**32.
+    ("testing", "seed", 2**32 - 1, 2**64, "an integer in [0, 4294967295]"),
+    ("testing", "batch_size", 65536, 65537, "an integer in [1, 65536]"),
+    ("testing", "model.width", 8192, 100_000_000, "an integer in [1, 8192]"),
+    ("mnist_mlp", "model.depth", 64, 65, "an integer in [1, 64]"),
+    ("mnist_vib", "model.hidden_units", (8192, 8192), (1024, 8193),
+     "a tuple of integers in [1, 8192]"),
+    ("mnist_vib", "model.latent_dim", 8192, 8193, "an integer in [1, 8192]"),
+    ("mnist_vae", "model.width_multiplier", 16, 17, "an integer in [1, 16]"),
+    ("mnist_vae", "model.hidden_layers", 64, 65, "an integer in [1, 64]"),
+    ("mnist_vae", "iwae_samples", 5000, 5001, "an integer in [1, 5000]"),
+    ("mnist_vae", "iwae_examples", 10000, 10001, "an integer in [1, 10000]"),
+    ("testing", "eval_num_samples", 1000, 1001, "an integer in [1, 1000]"),
+    ("testing", "summaries.num_analysis_examples", 10000, 10001, "an integer in [2, 10000]"),
+    ("testing", "information_plane.num_examples", 10000, 10001, "an integer in [2, 10000]"),
+    ("testing", "information_plane.num_bins", 1000, 1001, "an integer in [2, 1000]"),
+])
+def test_the_seed_and_the_fields_that_size_memory_have_upper_bounds(config_name, field, largest,
+                                                                    too_large, expected):
+    config = config_lib.from_file(config_lib.resolve(config_name))
+    config.update_from_flattened_dict({field: largest})
+    config_lib.validate(config)
+    config.update_from_flattened_dict({field: too_large})
+    received = list(too_large) if isinstance(too_large, tuple) else too_large
+    with pytest.raises(config_lib.ConfigError,
+                       match=f"^invalid config field `{re.escape(field)}`: expected "
+                             f"{re.escape(expected)}, received {re.escape(repr(received))}\\.$"):
+        config_lib.validate(config)
+
+
+def test_a_model_field_is_checked_only_when_the_config_has_it():
+    config = config_lib.from_file(config_lib.resolve("testing"))
+    assert "model.width_multiplier" not in config_lib.flatten(config)
+    config_lib.validate(config)
+    config.model.width_multiplier = 0
+    with pytest.raises(config_lib.ConfigError, match="`model.width_multiplier`: expected an "
+                                                     r"integer in \[1, 16\], received 0\."):
+        config_lib.validate(config)
+
+
+def test_every_packaged_config_and_sweep_run_is_within_the_ranges():
+    from infodropout_tf import sweeps
+
+    for name in config_lib.packaged_config_names():
+        config_lib.validate(config_lib.from_file(config_lib.resolve(name)))
+    runs = [run for row in sweeps.rows() for run in sweeps.runs(row, None, "/data")]
+    assert len(runs) > 50
+    for run in runs:
+        run.load_config()  # validates

@@ -235,14 +235,52 @@ def testing_overrides(config):
 # options by `data`, both also before anything is written.
 
 
-def _integer(minimum, allow_minus_one=False):
+def _integer(minimum, allow_minus_one=False, maximum=None):
     def check(value):
         if isinstance(value, bool) or not isinstance(value, int):
             return False
-        return value >= minimum or (allow_minus_one and value == -1)
+        in_range = value >= minimum and (maximum is None or value <= maximum)
+        return in_range or (allow_minus_one and value == -1)
 
     extra = " or -1" if allow_minus_one else ""
-    return check, f"an integer >= {minimum}{extra}"
+    if maximum is None:
+        return check, f"an integer >= {minimum}{extra}"
+    return check, f"an integer in [{minimum}, {maximum}]{extra}"
+
+
+def _integers(minimum, maximum):
+    def check(value):
+        return isinstance(value, (list, tuple)) and all(
+            not isinstance(v, bool) and isinstance(v, int) and minimum <= v <= maximum
+            for v in value)
+
+    return check, f"a tuple of integers in [{minimum}, {maximum}]"
+
+
+# Upper bounds of the fields that size memory: beyond them a run would fail
+# deep inside TensorFlow (an allocation of many GiB) instead of with a line
+# naming the field. They leave room far above the paper's experiments.
+# `keras.utils.set_random_seed` seeds numpy, whose seeds are below 2**32.
+MAX_SEED = 2**32 - 1
+# Examples in a batch: more than any training split here (60000).
+MAX_BATCH_SIZE = 65536
+# Units of a dense layer: an 8192 x 8192 float32 kernel is 256 MiB, before
+# its gradient and optimizer slots; the paper's widest MLP has 1024.
+MAX_UNITS = 8192
+# The VAE's k (512k hidden, 256k latent units; Table 1 has k <= 3).
+MAX_WIDTH_MULTIPLIER = MAX_UNITS // 512
+# Dense layers stacked in one network.
+MAX_LAYERS = 64
+# Examples held and pushed through the model at once by the analyses (the
+# size of the MNIST and CIFAR-10 test splits); the information plane's
+# estimators compare every pair of them.
+MAX_ANALYSIS_EXAMPLES = 10000
+# Importance samples k of the VAE's bound: its decoder reads k x 100
+# latents at once; 5000 is Burda et al.'s k.
+MAX_IWAE_SAMPLES = 5000
+# Noisy passes averaged per test example.
+MAX_EVAL_SAMPLES = 1000
+MAX_BINS = 1000
 
 
 def _positive_float():
@@ -298,7 +336,7 @@ RANGES = {
     "dataset.test_split": _text(),
     "dataset.label_key": _text(),
     "dataset.binarization": _one_of(("dynamic", "static")),
-    "batch_size": _integer(1),
+    "batch_size": _integer(1, maximum=MAX_BATCH_SIZE),
     "num_epochs": _integer(1),
     "steps_per_epoch": _integer(1, allow_minus_one=True),
     "eval_steps": _integer(1, allow_minus_one=True),
@@ -311,19 +349,19 @@ RANGES = {
     "optimizer.decay": _positive_float(),
     "dtype_policy": _one_of(DTYPE_POLICIES),
     "jit_compile": _boolean(),
-    "seed": _integer(0),
+    "seed": _integer(0, maximum=MAX_SEED),
     "strategy": _one_of(STRATEGIES),
     "tpu": _text(non_empty=False),
     "checkpoint_every_epochs": _integer(0),
     "recalibrate_batch_norm_steps": _integer(0),
-    "eval_num_samples": _integer(1),
-    "summaries.num_heatmap_examples": _integer(1),
-    "summaries.num_analysis_examples": _integer(2),
+    "eval_num_samples": _integer(1, maximum=MAX_EVAL_SAMPLES),
+    "summaries.num_heatmap_examples": _integer(1, maximum=MAX_ANALYSIS_EXAMPLES),
+    "summaries.num_analysis_examples": _integer(2, maximum=MAX_ANALYSIS_EXAMPLES),
     "information_plane.enabled": _boolean(),
     "information_plane.layers": (_layer_names, "a non-empty tuple of layer names"),
     "information_plane.every": _integer(1),
-    "information_plane.num_examples": _integer(2),
-    "information_plane.num_bins": _integer(2),
+    "information_plane.num_examples": _integer(2, maximum=MAX_ANALYSIS_EXAMPLES),
+    "information_plane.num_bins": _integer(2, maximum=MAX_BINS),
     "information_plane.estimators": (
         _estimator_choices, 'a tuple of "layer:estimator" strings, one per layer, each estimator '
         f'one of {list(ESTIMATORS)}, e.g. ("dropout:mine",)'),
@@ -332,8 +370,8 @@ RANGES = {
     "nuisance.epochs": _integer(1),
     "nuisance.representation_layer": _text(),
     "nuisance.probe": _one_of(("mlp", "conv")),
-    "iwae_samples": _integer(1),
-    "iwae_examples": _integer(1),
+    "iwae_samples": _integer(1, maximum=MAX_IWAE_SAMPLES),
+    "iwae_examples": _integer(1, maximum=MAX_ANALYSIS_EXAMPLES),
     "model.beta_schedule.name": _one_of(BETA_SCHEDULES),
     "model.beta_schedule.initial_beta": (
         lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
@@ -346,6 +384,18 @@ RANGES = {
     "model.regularizer_weight": (
         lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
         and v >= 0, "a finite number >= 0"),
+}
+
+
+# The model's fields that size memory, checked when the config sets them
+# (each model takes its own; `models.build` checks the rest of them).
+MODEL_RANGES = {
+    "model.width": _integer(1, maximum=MAX_UNITS),
+    "model.depth": _integer(1, maximum=MAX_LAYERS),
+    "model.hidden_units": _integers(1, MAX_UNITS),
+    "model.latent_dim": _integer(1, maximum=MAX_UNITS),
+    "model.width_multiplier": _integer(1, maximum=MAX_WIDTH_MULTIPLIER),
+    "model.hidden_layers": _integer(1, maximum=MAX_LAYERS),
 }
 
 
@@ -362,7 +412,8 @@ def flatten(config):
 
 
 def validate(config):
-    """Checks every field against its range (`RANGES`).
+    """Checks every field against its range (`RANGES`, and `MODEL_RANGES` for
+    the model fields the config has).
 
     Raises:
         ConfigError: naming the first bad field, its value and its range.
@@ -372,7 +423,8 @@ def validate(config):
         if field not in flat:
             raise ConfigError(f"config field `{field}` is missing; start the config from "
                               "base_config() in infodropout_tf/training/config.py.")
-        if not check(flat[field]):
+    for field, (check, expected) in [*RANGES.items(), *MODEL_RANGES.items()]:
+        if field in flat and not check(flat[field]):
             raise ConfigError(f"invalid config field `{field}`: expected {expected}, "
                               f"received {flat[field]!r}.")
     if flat["model.beta_schedule.name"] != "constant" and "model.beta" not in flat:
