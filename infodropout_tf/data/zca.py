@@ -7,15 +7,27 @@ training images, maps them to (nearly) identity covariance while staying as
 close as possible to the originals (zero-phase component analysis). The
 standardisation removes the constant direction, so that direction has zero
 variance before and after whitening.
+
+The stored matrix is read back only after its file has been checked: the
+two arrays' headers (names, dtype, shapes, with `MAX_DIMENSION` bounding the
+size a header may claim) before any array is read, then finite values.
 """
 
 import os
+import zipfile
 
 import numpy as np
 
 from infodropout_tf import atomic_files
+
 REGULARIZER = 1e-5
 FILENAME = "zca_whitening.npz"
+# The largest image size (values per image) whose stored whitening is read:
+# a 8192 x 8192 float32 matrix is 256 MiB. CIFAR-10's is 3 * 32 * 32 = 3072
+# (36 MiB); a file claiming more is refused before anything is allocated.
+MAX_DIMENSION = 8192
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def standardize(images):
@@ -39,6 +51,60 @@ def fit(images):
     return matrix.astype(np.float32), mean.astype(np.float32)
 
 
+def _stored_headers(archive):
+    """{name: (shape, dtype)} of the `.npy` members of an open `.npz`."""
+    headers = {}
+    for name in archive.namelist():
+        with archive.open(name) as member:
+            version = np.lib.format.read_magic(member)
+            if version not in _HEADER_READERS:
+                raise ValueError(f"{name} has .npy format version {version}")
+            shape, _, dtype = _HEADER_READERS[version](member)
+        headers[name] = (shape, dtype)
+    return headers
+
+
+def _header_problem(headers):
+    """What makes stored headers not those of a whitening, or None."""
+    if sorted(headers) != ["matrix.npy", "mean.npy"]:
+        return f"it holds {sorted(headers)}, not matrix.npy and mean.npy"
+    (matrix_shape, matrix_dtype), (mean_shape, mean_dtype) = (
+        headers["matrix.npy"], headers["mean.npy"])
+    if matrix_dtype != np.float32 or mean_dtype != np.float32:
+        return f"its arrays are {matrix_dtype} and {mean_dtype}, not float32"
+    if (len(mean_shape) != 1 or not 1 <= mean_shape[0] <= MAX_DIMENSION
+            or matrix_shape != mean_shape * 2):
+        return (f"its matrix has shape {matrix_shape} and its mean {mean_shape}, not "
+                f"(d, d) and (d,) with 1 <= d <= {MAX_DIMENSION}")
+    return None
+
+
+def _load(path):
+    """The `(matrix, mean)` stored at `path`, checked before they are read.
+
+    Raises:
+        ValueError: naming the file, what is wrong and the fix (delete it:
+            it is fitted again).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            problem = _header_problem(_stored_headers(archive))
+        if problem is None:
+            with np.load(path, allow_pickle=False) as stored:
+                matrix, mean = stored["matrix"], stored["mean"]
+            if not (np.isfinite(matrix).all() and np.isfinite(mean).all()):
+                problem = "it holds values that are not finite"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+        problem = f"it could not be read: {error}"
+    if problem is not None:
+        raise ValueError(
+            f"{path} is not a ZCA whitening stored by infodropout_tf: {problem}. Delete it; "
+            "the whitening is fitted again from the training images and stored there at "
+            "the next load."
+        )
+    return matrix, mean
+
+
 def load_or_fit(directory, training_images_fn):
     """Reads the whitening stored in `directory`, or fits and stores it.
 
@@ -50,11 +116,14 @@ def load_or_fit(directory, training_images_fn):
 
     Returns:
         `(matrix, mean)`.
+
+    Raises:
+        ValueError: the stored file is not a whitening (see `_load`); it is
+            never overwritten, the message says to delete it.
     """
     path = os.path.join(directory, FILENAME)
     if os.path.exists(path):
-        with np.load(path) as stored:
-            return stored["matrix"], stored["mean"]
+        return _load(path)
     matrix, mean = fit(training_images_fn())
     # Written aside and renamed: never a half-written matrix.
     atomic_files.write_with(path, lambda temporary: np.savez(temporary, matrix=matrix, mean=mean))
