@@ -128,24 +128,32 @@ def _event_file(directory):
     return directory / name
 
 
-def test_a_damaged_summary_stops_discard_after_and_a_cut_one_is_dropped(tmp_path):
+def test_a_damaged_summary_stops_discard_after_and_an_unreadable_tail_is_dropped(tmp_path):
     _finished_epochs(tmp_path)
     events = _event_file(tmp_path / "tensorboard" / "train")
     data = events.read_bytes()
-    # The last record's data, one byte changed: its checksum fails, inside
-    # the file, which a kill cannot do.
+    records = list(tf.data.TFRecordDataset(str(events)).as_numpy_iterator())
+    assert len(records) == 4  # the file's version, then epochs 0, 1 and 2
+    # One byte of epoch 1's summary changed: its checksum fails, and
+    # dropping it would lose epoch 2's, which is readable.
+    second = 2 * 16 + len(records[0]) + len(records[1]) + 12
     damaged = bytearray(data)
-    damaged[-6] ^= 0xFF
+    damaged[second] ^= 0xFF
     events.write_bytes(bytes(damaged))
     before = _files(tmp_path)
-    with pytest.raises(WorkdirError, match=f"^{events} is damaged at byte \\d+ \\(record 3: "
-                                           ".*\\). Restore it from a copy"):
+    with pytest.raises(WorkdirError, match=f"^{events} is damaged at byte \\d+ \\(record 2, "
+                                           "with more after it: .*\\). Restore it from a copy"):
         Workdir(str(tmp_path)).discard_after(3)
     assert _files(tmp_path) == before
 
-    events.write_bytes(data[:-3])  # cut short: the last epoch's summary is dropped
-    Workdir(str(tmp_path)).discard_after(3)
-    assert _steps(tmp_path / "tensorboard" / "train") == [0, 1]
+    # A damaged last record or one cut short (a kill), or zeros at the end
+    # (a crash): nothing can read them, and they go.
+    without_last = data[:-(16 + len(records[3]))]
+    for content, kept in ((data[:-6] + bytes([data[-6] ^ 0xFF]) + data[-5:], without_last),
+                          (data[:-3], without_last), (data + bytes(30), data)):
+        events.write_bytes(content)
+        Workdir(str(tmp_path)).discard_after(3)
+        assert events.read_bytes() == kept
 
 
 @pytest.mark.parametrize("rows, expected", [

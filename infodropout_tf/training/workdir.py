@@ -242,13 +242,16 @@ _RECORD_HEADER, _RECORD_FOOTER = 12, 4
 
 
 def _records(path):
-    """The event records of `path` and whether a cut-short record ended it.
+    """The event records of `path` and whether an unreadable tail ended it.
+
+    A kill cuts the last record short, and a crash can leave it damaged
+    or zeros after it: such a tail is dropped, as nothing can read it.
 
     Raises:
-        UnreadableFileError: a record before the end is damaged; a kill
-            only ever cuts the last one short.
+        UnreadableFileError: a damaged record is followed by more data
+            (records of finished epochs, which dropping it would lose).
     """
-    records, size = [], os.path.getsize(path)
+    records = []
     try:
         for record in tf.data.TFRecordDataset(path):
             records.append(record.numpy())
@@ -256,15 +259,14 @@ def _records(path):
         offset = sum(_RECORD_HEADER + len(r) + _RECORD_FOOTER for r in records)
         with open(path, "rb") as f:
             f.seek(offset)
-            header = f.read(_RECORD_HEADER)
-        whole = len(header) == _RECORD_HEADER and (
-            offset + _RECORD_HEADER + int.from_bytes(header[:8], "little") + _RECORD_FOOTER
-            <= size)
-        if whole:
+            tail = f.read()
+        end = (_RECORD_HEADER + int.from_bytes(tail[:8], "little") + _RECORD_FOOTER
+               if len(tail) >= _RECORD_HEADER else len(tail) + 1)
+        if end < len(tail) and tail.strip(b"\0"):
             raise workdir_files.UnreadableFileError(
-                f"{path} is damaged at byte {offset} (record {len(records)}: "
-                f"{error.message}). Restore it from a copy, or move it out of the workdir "
-                "(TensorBoard then lacks its summaries) and rerun.") from error
+                f"{path} is damaged at byte {offset} (record {len(records)}, with more "
+                f"after it: {error.message}). Restore it from a copy, or move it out of the "
+                "workdir (TensorBoard then lacks its summaries) and rerun.") from error
         return records, True
     return records, False
 
