@@ -109,14 +109,18 @@ def _test_batches(workdir, split, batch_size=500, as_dict=False):
 
     from infodropout_tf import data
 
+    path = os.path.join(workdir, "config.json")
     config = _config(workdir, {"dataset.name": TEXT, "dataset.data_dir": TEXT,
                                "dataset.options": OBJECT})
     dataset, seed = config["dataset"], config.get("seed", 0)
-    workdir_files.check_fields(os.path.join(workdir, "config.json"), {"seed": seed},
-                               {"seed": integer(0)}, _FIX)
-    # The seed fixes the test set's binarisation (binarized_mnist).
-    batches = data.load(dataset["name"], split, dataset["data_dir"] or None,
-                        batch_size=batch_size, seed=seed, as_dict=as_dict, **dataset["options"])
+    workdir_files.check_fields(path, {"seed": seed}, {"seed": integer(0)}, _FIX)
+    try:
+        # The seed fixes the test set's binarisation (binarized_mnist).
+        batches = data.load(dataset["name"], split, dataset["data_dir"] or None,
+                            batch_size=batch_size, seed=seed, as_dict=as_dict,
+                            **dataset["options"])
+    except ValueError as error:  # every argument but the split comes from config.json
+        raise workdir_files.WorkdirError(f"{path}: {error} {_FIX}") from error
     return list(tfds.as_numpy(batches))
 
 
