@@ -60,6 +60,21 @@ def load_mnist(split, num_examples):
 
 
 @pytest.fixture(scope="session")
+def original_log_normal_kl():
+    """The original implementation's log-normal KL (`KL_div2`, paper Prop. 3),
+    as `kl(features, alpha, mu, sigma)` in float64 numpy, log f clamped at
+    log 1e-4 as there."""
+
+    def kl(features, alpha, mu, sigma):
+        log_f = np.log(np.maximum(np.asarray(features, "float64"), 1e-4))
+        alpha = np.asarray(alpha, "float64")
+        return (0.5 * ((alpha / sigma) ** 2 + (log_f - mu) ** 2 / sigma ** 2 - 1.0)
+                + np.log(sigma) - np.log(alpha))
+
+    return kl
+
+
+@pytest.fixture(scope="session")
 def mnist_train():
     """512 real MNIST training examples."""
     return load_mnist("train", 512)

@@ -1,16 +1,12 @@
 """The KL weighting of the noise layers: beta as a variable, its saving, and
 the layer-owned KL metric (`KLPenalty`)."""
 
-import os
-
 import keras
 import numpy as np
 import pytest
 
 from infodropout_tf import layers
 from infodropout_tf import models
-
-DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
 def _kl_per_example(layer, features):
@@ -96,24 +92,6 @@ def test_beta_is_saved_with_the_weights_and_restored(tmp_path):
     fresh = model(1.0)
     fresh.load_weights(path)
     assert fresh.get_layer("dropout").beta == 0.125
-
-
-def test_files_saved_before_beta_was_a_variable_keep_their_configs_beta():
-    # tests/data/make_legacy_keras_files.py: layers with the default beta
-    # 1.0 and N = 100, whose files hold no beta variable.
-    model = keras.models.load_model(os.path.join(DATA, "legacy_log_normal_prior.keras"))
-    x = np.load(os.path.join(DATA, "legacy_outputs.npz"))["x"]
-    for name in ("softplus_dropout", "relu_dropout"):
-        layer = model.get_layer(name)
-        assert layer.beta == 1.0 and _holds(layer.weights, layer.beta_variable)
-    # The variable the loss reads holds that beta: assigning it changes the
-    # KL terms by the same factor.
-    model(x, training=False)
-    before = [float(t) for t in model.losses]
-    model.get_layer("softplus_dropout").beta = 3.0
-    model(x, training=False)
-    after = [float(t) for t in model.losses]
-    np.testing.assert_allclose(after, [3 * before[0], before[1]], rtol=1e-6)
 
 
 def test_beta_is_not_weight_decayed_by_the_classifier():

@@ -16,7 +16,6 @@ from infodropout_tf import layers
 from infodropout_tf import priors
 
 tfd = tfp.distributions
-DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
 @keras.saving.register_keras_serializable(package="infodropout_tf_tests")
@@ -85,51 +84,6 @@ def test_keras_file_round_trip_gives_identical_outputs_and_priors(tmp_path):
     np.testing.assert_array_equal(restored_mixture.log_prob(z), mixture.log_prob(z))
     np.testing.assert_array_equal(restored.layers[4].prior.distribution().scale,
                                   prior.distribution().scale)
-
-
-def _legacy_model():
-    return keras.models.load_model(os.path.join(DATA, "legacy_log_normal_prior.keras"))
-
-
-def test_keras_file_saved_before_the_softplus_sigma_loads_with_the_same_outputs():
-    # Written by the previous parameterisation (sigma itself a weight) and
-    # its outputs recorded by that code: tests/data/make_legacy_keras_files.py.
-    expected = np.load(os.path.join(DATA, "legacy_outputs.npz"))
-    model = _legacy_model()
-    x = expected["x"]
-    np.testing.assert_array_equal(model.predict(x, verbose=0), expected["predict"])
-    model(x, training=False)
-    # The log-uniform KL is the same closed form; the log-normal one now
-    # comes from tfd.kl_divergence: equal to float32 rounding.
-    np.testing.assert_allclose([float(t) for t in model.losses], expected["kl_losses"], rtol=1e-6)
-    np.testing.assert_array_equal(model(x, training=True), expected["train0"])
-    np.testing.assert_array_equal(model(x, training=True), expected["train1"])
-    prior = model.get_layer("softplus_dropout").prior
-    assert float(prior.mu) == float(expected["mu"])
-    assert float(expected["sigma"]) != 1.0  # the file's sigma left its init
-    assert float(prior.sigma) == float(expected["sigma"])
-
-
-def test_legacy_keras_file_resaved_holds_the_new_parameterisation(tmp_path):
-    model = _legacy_model()
-    path = str(tmp_path / "resaved.keras")
-    model.save(path)
-    restored = keras.models.load_model(path)
-    for original, loaded in zip(model.weights, restored.weights):
-        assert original.path == loaded.path
-        np.testing.assert_array_equal(original.numpy(), loaded.numpy())
-    prior = restored.get_layer("softplus_dropout").prior
-    assert [w.path for w in prior.weights] == ["softplus_dropout/prior/mu",
-                                               "softplus_dropout/prior/unconstrained_sigma"]
-
-
-def test_keras_file_with_a_negative_raw_sigma_is_refused_with_a_clear_message():
-    # The NaN case: a raw sigma weight driven negative. No softplus(u) is
-    # negative, so the file cannot be loaded; the message says why.
-    path = os.path.join(DATA, "legacy_negative_sigma.keras")
-    with pytest.raises(ValueError, match=r"log-normal prior 'softplus_dropout/prior'.*"
-                                         r"stores sigma=-0\.87.*raw weight.*training had diverged"):
-        keras.models.load_model(path)
 
 
 def test_stochastic_inference_survives_keras_file(tmp_path):

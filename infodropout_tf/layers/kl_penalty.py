@@ -60,8 +60,7 @@ class KLPenalty:
     BetaSchedule`). `layer.beta` reads it as a Python float, and
     `get_config()["beta"]` is that current value, so a layer rebuilt from
     its config weights the KL as the original does now. Inside a traced
-    function assign `beta_variable` instead. Files saved before beta was a
-    variable load with the beta of their config.
+    function assign `beta_variable` instead.
 
     After every call the layer keeps the unweighted batch-mean KL, in nats
     per example, in `kl_per_example` (as Keras keeps `losses`), for
@@ -145,17 +144,6 @@ class KLPenalty:
         if self._kl_metric is not None:
             metrics.append(self._kl_metric)
         return metrics
-
-    def load_own_variables(self, store):
-        """Loads the layer's own variables; files saved before beta was a
-        variable hold one entry less, and keep the beta of their config."""
-        own = self._trainable_variables + self._non_trainable_variables
-        if len(store.keys()) == len(own) - 1:
-            others = [v for v in own if v is not self.beta_variable]
-            for index, variable in enumerate(others):
-                variable.assign(store[str(index)])
-            return
-        super().load_own_variables(store)
 
     def kl_penalty_config(self):
         return {"beta": self.beta, "num_train_examples": self.num_train_examples}

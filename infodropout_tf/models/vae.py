@@ -40,21 +40,6 @@ def _activation(activation):
     )
 
 
-def per_unit_log_normal_prior():
-    """Log-normal prior with a learned mu and sigma per latent unit.
-
-    A `DistributionPrior` over the registered `priors.log_normal` builder,
-    both parameters per channel, starting where `LogNormalPrior` starts
-    (mu = 0, sigma = softplus(u) + 1e-3 = 1) so that only the sharing of
-    the parameters differs from the original's prior.
-    """
-    return priors.DistributionPrior(
-        "infodropout_tf>log_normal",
-        {"loc": 0.0, "scale": priors.LogNormalPrior.unconstrained_value(1.0)},
-        per_channel=("loc", "scale"),
-    )
-
-
 @keras.saving.register_keras_serializable(package="infodropout_tf")
 class VAE(keras.Model):
     """A VAE whose latent is Gaussian or an Information Dropout layer.
@@ -103,7 +88,7 @@ class VAE(keras.Model):
       3's log-normal prior with two learned scalars mu and sigma shared by
       all units, as in the original implementation. `"log_normal_per_unit"`:
       a learned mu and sigma for each latent unit
-      (`per_unit_log_normal_prior`), a departure from the original. A
+      (`priors.per_unit_log_normal_prior`), a departure from the original. A
       unit the decoder does not use costs no KL only when its posterior
       equals its prior; the Gaussian VAE's idle units reach N(0, 1), but
       with one shared (mu, sigma) an idle unit must match the sigma fitted
@@ -201,7 +186,7 @@ class VAE(keras.Model):
             )
             self.latent = InformationDropout(
                 max_alpha=max_alpha,
-                prior=(per_unit_log_normal_prior() if prior == "log_normal_per_unit"
+                prior=(priors.per_unit_log_normal_prior() if prior == "log_normal_per_unit"
                        else "log_normal"),
                 beta=beta, stochastic_inference=True, seed=seed, name="latent",
             )
