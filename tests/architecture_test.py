@@ -8,6 +8,8 @@ and a contributor knows where a new piece goes.
 import ast
 import pathlib
 
+import pytest
+
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "infodropout_tf"
 
 # Lowest first; the same table is in ARCHITECTURE.md.
@@ -57,3 +59,34 @@ def test_modules_import_only_downwards():
             if other and other != own and LEVELS[other] >= LEVELS[own]:
                 upward.append(f"{relative} imports {imported}")
     assert upward == []
+
+
+def _public_names(init):
+    """Names an `__init__.py` binds that do not start with "_": its own
+    definitions and what it imports from the package."""
+    names = set()
+    for node in ast.parse(init.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("infodropout_tf"):
+            names.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return {name for name in names if not name.startswith("_")}
+
+
+def _declared_all(init):
+    for node in ast.parse(init.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+@pytest.mark.parametrize("package", ["priors", "layers", "models"])
+def test_public_packages_list_exactly_their_public_names_in_all(package):
+    init = PACKAGE / package / "__init__.py"
+    declared = _declared_all(init)
+    assert declared is not None, f"{init} has no __all__"
+    assert len(declared) == len(set(declared))
+    assert set(declared) == _public_names(init)

@@ -18,6 +18,26 @@ from infodropout_tf.layers.noise_layer import set_stochastic_inference
 from infodropout_tf.layers.noise_layer import suppress_noise
 from infodropout_tf.layers.zero_entropy_noise import ZeroEntropyNoise
 
+__all__ = [
+    "ALPHA_MIN",
+    "NOISE_LAYERS",
+    "BinaryDropout",
+    "ConstantLogNormalNoise",
+    "GaussianDropout",
+    "GaussianLatent",
+    "InformationDropout",
+    "KLPenalty",
+    "MultiplicativeNoise",
+    "NoNoise",
+    "NoiseLayer",
+    "ZeroEntropyNoise",
+    "get",
+    "kl_layers",
+    "sampling_at_inference",
+    "set_stochastic_inference",
+    "suppress_noise",
+]
+
 NOISE_LAYERS = {
     "information": InformationDropout,
     "binary": BinaryDropout,

@@ -20,6 +20,19 @@ from infodropout_tf.models.mlp import mlp
 from infodropout_tf.models.vae import VAE
 from infodropout_tf.models.vib import vib
 
+__all__ = [
+    "MODELS",
+    "NOISE_OPTIONS",
+    "VAE",
+    "Classifier",
+    "all_cnn_32",
+    "all_cnn_96",
+    "build",
+    "lenet",
+    "mlp",
+    "vib",
+]
+
 MODELS = {
     "all_cnn_32": all_cnn_32,
     "all_cnn_96": all_cnn_96,
