@@ -666,7 +666,7 @@ def plane(finished, output):
     """Information-plane trajectories of each network and noise, with the
     log n ceiling of the mixture and binning estimates (Adilova et al.
     Figs. 1 and 5)."""
-    from infodropout_tf.information.plane import plot_information_plane
+    from infodropout_tf.information.plane_plot import plot_information_plane
     from infodropout_tf.information.plane import read_rows
 
     rows, ceilings, summary = [], {}, {}
@@ -757,7 +757,7 @@ def surrogate(finished, output):
     """Information-plane trajectories under the surrogate IB penalties
     (Kirsch, Lyle & Gal, Fig. 1): preserved I(X; Z') against residual
     H(Z'|Y) per epoch, one panel per penalty, one line per gamma."""
-    from infodropout_tf.information.plane import draw_log_n
+    from infodropout_tf.information.plane_plot import draw_log_n
     from infodropout_tf.information.plane import read_rows
 
     summary = {"protocol": "training examples of the information-plane callback; I(X; Z') = "

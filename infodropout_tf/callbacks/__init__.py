@@ -1,9 +1,11 @@
 """Keras callbacks for `model.fit` users: TensorBoard analysis of the noise
 layers (KL heatmaps, information flow, alpha histograms, total correlation),
-beta schedules (KL warm-up) and each KL layer's KL in the logs."""
+beta schedules (KL warm-up), each KL layer's KL in the logs and the
+information plane of chosen layers over training."""
 
 from infodropout_tf.callbacks.analysis_summaries import AnalysisSummaries
 from infodropout_tf.callbacks.beta_schedule import BetaSchedule
 from infodropout_tf.callbacks.beta_schedule import cosine_schedule
 from infodropout_tf.callbacks.beta_schedule import linear_schedule
+from infodropout_tf.callbacks.information_plane import InformationPlane
 from infodropout_tf.callbacks.kl_monitor import KLMonitor

@@ -14,7 +14,6 @@ from infodropout_tf.information.gaussian_dropout import additive_gaussian_inform
 from infodropout_tf.information.gaussian_dropout import gaussian_dropout_information
 from infodropout_tf.information.kl_localization import kl_mass_inside_boxes
 from infodropout_tf.information.mine import mine_lower_bound
-from infodropout_tf.information.plane import InformationPlane
 from infodropout_tf.information.plane import estimate_information_plane
 from infodropout_tf.information.regularizers import ConditionalLogVariance
 from infodropout_tf.information.regularizers import LogVariance

@@ -1,4 +1,10 @@
-"""Information planes: (I(X; Z), I(Z; Y)) of chosen layers over training.
+"""Information planes: one point (I(X; Z), I(Z; Y)) per layer, and its rows.
+
+Which estimator each layer gets, the estimate of one point of the plane
+(`estimate_information_plane`), and the rows file that holds a run's
+points (`information_plane.json`, with `information_plane.csv` beside it:
+`write_rows`, `read_rows`). The plot is `plane_plot.py`; the Keras callback
+that records a plane over training is `callbacks.InformationPlane`.
 
 Each layer's I(X; Z) comes from the estimator chosen for it by name
 (`estimators={"dropout": "mine"}`), by default from its type:
@@ -39,11 +45,7 @@ import csv
 import os
 
 import keras
-import matplotlib.cm
-import matplotlib.colors
-from matplotlib.figure import Figure
 import numpy as np
-import tensorflow as tf
 
 from infodropout_tf import _validation
 from infodropout_tf import atomic_files
@@ -66,6 +68,10 @@ FIELDS = ("epoch", "split", "layer", "estimator", "mutual_information_x",
           "mutual_information_y", "relative_to_prior_constant")
 
 ESTIMATORS = ("closed_form_kl", "gaussian_mixture", "binning", "mine")
+
+# The rows file of a run and its CSV copy (`write_rows`).
+JSON_FILE = "information_plane.json"
+CSV_FILE = "information_plane.csv"
 
 # What a row of information_plane.json must hold; `epoch` counts the epochs
 # completed (0: before training).
@@ -96,9 +102,20 @@ def default_estimator(layer):
     return "binning"
 
 
-def _check_estimators(estimators, layer_names):
-    """`estimators` as a dict, checked without the model: known names, and
-    only layers of `layer_names`."""
+def check_estimators(estimators, layer_names):
+    """`estimators` as a dict, checked without the model.
+
+    Args:
+        estimators: Dict {layer name: estimator name}, or None (`{}`).
+        layer_names: The layers followed.
+
+    Returns:
+        A new dict.
+
+    Raises:
+        ValueError: not a dict of strings, an estimator not in
+            `ESTIMATORS`, or a layer not in `layer_names`.
+    """
     if estimators is None:
         return {}
     received = f"estimators={estimators!r}"
@@ -137,7 +154,7 @@ def choose_estimators(model, layer_names, estimators=None):
             `gaussian_mixture` off a `GaussianDropout` or
             `ZeroEntropyNoise` layer).
     """
-    estimators = _check_estimators(estimators, layer_names)
+    estimators = check_estimators(estimators, layer_names)
     network = keras_utils.network_of(model)
     chosen = {}
     for name in layer_names:
@@ -259,7 +276,7 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     if isinstance(layer_names, str):  # would be read as one name per letter
         raise _validation.error("layer_names", "a sequence of layer names",
                                 f"layer_names={layer_names!r}")
-    _check_estimators(estimators, layer_names)
+    check_estimators(estimators, layer_names)
     _validation.positive_int("num_samples", num_samples)
     _validation.positive_int("num_bins", num_bins)
     _validation.positive_int("gaussian_components", gaussian_components, allow_none=True)
@@ -315,6 +332,25 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
     return rows
 
 
+def write_rows(folder, rows):
+    """Writes `rows` as `folder`'s `information_plane.json` and `.csv`.
+
+    The JSON holds every field of every row (a zero-entropy layer's
+    `residual_information` too); the CSV the columns of `FIELDS`. Each file
+    is replaced atomically, so an interrupted run never leaves one
+    half-written.
+
+    Args:
+        folder: An existing folder.
+        rows: Dicts with at least the keys of `FIELDS`.
+    """
+    atomic_files.write_json(os.path.join(folder, JSON_FILE), rows)
+    with atomic_files.open_for_writing(os.path.join(folder, CSV_FILE), newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def read_rows(path, fix):
     """The rows of an `information_plane.json`, each checked.
 
@@ -330,166 +366,3 @@ def read_rows(path, fix):
     rows = workdir_files.read_json(path, fix, expected=list)
     workdir_files.check_items(path, rows, _ROW_FIELDS, fix)
     return rows
-
-
-def draw_log_n(axis, log_n):
-    """The ceiling log n of an estimate over n examples, a dashed vertical line."""
-    axis.axvline(log_n, color="0.4", linestyle="--", linewidth=1, label=f"log n = {log_n:.2f}")
-
-
-def _plot_panel(axis, rows, layer, estimator, norm, ceiling):
-    """One layer's trajectory by one estimator: train circles, test triangles."""
-    for split, marker in (("train", "o"), ("test", "^")):
-        points = sorted((r["epoch"], r["mutual_information_x"], r["mutual_information_y"])
-                        for r in rows if (r["layer"], r["estimator"], r["split"])
-                        == (layer, estimator, split))
-        if not points:
-            continue
-        epoch, x, y = map(np.asarray, zip(*points))
-        axis.plot(x, y, color="0.7", linewidth=0.8, zorder=1)
-        axis.scatter(x, y, c=epoch, cmap="viridis", norm=norm, marker=marker, label=split,
-                     zorder=2)
-    if ceiling is not None and estimator in ("gaussian_mixture", "binning"):
-        draw_log_n(axis, ceiling)
-    relative = any(r["relative_to_prior_constant"] for r in rows
-                   if (r["layer"], r["estimator"]) == (layer, estimator))
-    axis.set_xlabel("I(X;Z) [nats]" + (" + const (log-uniform prior)" if relative else ""))
-    axis.set_ylabel("I(Z;Y) lower bound [nats]")
-    axis.set_title(f"{layer}: {estimator.replace('_', ' ')}")
-    axis.legend(loc="lower right")
-
-
-def plot_information_plane(rows, path, ceilings=None):
-    """Draws one row of panels per layer, one panel per estimator, epochs
-    coloured, as a PNG.
-
-    `ceilings` ({layer: log n}, optional) draws the bound log n of the
-    Gaussian-mixture and binning estimates on n examples in that layer's
-    panels. Each row's panels start at the left, in the estimators' sorted
-    order, each titled with its layer and estimator.
-
-    Returns:
-        The matplotlib `Figure`, already written to `path`.
-    """
-    ceilings = ceilings or {}
-    layers = sorted({row["layer"] for row in rows})
-    estimators = {layer: sorted({row["estimator"] for row in rows if row["layer"] == layer})
-                  for layer in layers}
-    columns = max(len(names) for names in estimators.values())
-    epochs = [row["epoch"] for row in rows]
-    norm = matplotlib.colors.Normalize(min(epochs), max(max(epochs), min(epochs) + 1))
-    # A Figure of its own, not pyplot: a notebook's backend stays as it is.
-    figure = Figure(figsize=(4.5 * columns + 1, 4 * len(layers)), layout="constrained")
-    axes = figure.subplots(len(layers), columns, squeeze=False)
-    for row_axes, layer in zip(axes, layers):
-        for axis in row_axes[len(estimators[layer]):]:
-            axis.set_visible(False)
-        for axis, estimator in zip(row_axes, estimators[layer]):
-            _plot_panel(axis, rows, layer, estimator, norm, ceilings.get(layer))
-    figure.colorbar(matplotlib.cm.ScalarMappable(norm, "viridis"), ax=axes.ravel().tolist(),
-                    label="epoch")
-    atomic_files.write_with(path, lambda temporary: figure.savefig(temporary, dpi=100,
-                                                                   format="png"))
-    return figure
-
-
-class InformationPlane(keras.callbacks.Callback):
-    """Records the information plane of chosen layers every `every` epochs.
-
-    Writes, in `workdir`, `information_plane.json` and
-    `information_plane.csv` (one row per epoch, split, layer and estimator),
-    TensorBoard scalars under `workdir/tensorboard/information_plane`, and
-    `information_plane.png` (redrawn at every estimate). Files are replaced
-    atomically: an interrupted run never leaves them half-written.
-
-    Args:
-        workdir: Output folder (created if missing).
-        layer_names: Names of the layers to follow (noise layers or any
-            other, e.g. a `Dense`).
-        train_data, test_data: Small `(x, y)` datasets to estimate on.
-        every: Integer, epochs between estimates (epoch 0 is estimated
-            before training starts).
-        estimators: Dict {layer name: estimator name} for some of
-            `layer_names` (`"closed_form_kl"`, `"gaussian_mixture"`,
-            `"binning"`, `"mine"`), or None: the others by layer type
-            (`default_estimator`). Checked against the model when training
-            begins, before any estimate.
-        resume: Boolean. If True and `workdir` holds
-            `information_plane.json`, its rows are kept and training is
-            taken to continue them (no new epoch-0 estimate); the trainer
-            removes rows of unfinished epochs before it resumes.
-        **estimator_options: Passed to `estimate_information_plane`
-            (`num_bins`, `mine_steps`, `seed`, ...).
-
-    Example:
-
-    ```python
-    plane = InformationPlane("/tmp/plane", ["dense", "dropout"], train, test,
-                             estimators={"dropout": "mine"})
-    model.fit(x, y, epochs=5, callbacks=[plane])
-    ```
-    """
-
-    def __init__(self, workdir, layer_names, train_data, test_data, every=1, resume=False,
-                 estimators=None, **estimator_options):
-        super().__init__()
-        every = _validation.positive_int("every", every)
-        layer_names = list(layer_names)
-        estimators = _check_estimators(estimators, layer_names)
-        os.makedirs(workdir, exist_ok=True)
-        self.workdir = workdir
-        self.layer_names = layer_names
-        self.estimators = estimators
-        self.datasets = {"train": train_data, "test": test_data}
-        self.every = every
-        self.estimator_options = estimator_options
-        self.resume = resume
-        self.rows = []
-        self._writer = None
-
-    def on_train_begin(self, logs=None):
-        # Unknown layers (Keras' message) and estimators that do not hold
-        # for their layer fail here, before any estimate.
-        choose_estimators(self.model, self.layer_names, self.estimators)
-        self._writer = tf.summary.create_file_writer(
-            os.path.join(self.workdir, "tensorboard", "information_plane"))
-        json_path = os.path.join(self.workdir, "information_plane.json")
-        if self.resume and os.path.exists(json_path):
-            self.rows = read_rows(json_path, "Restore it from a copy, or pass resume=False "
-                                             "to record the plane anew.")
-        if not self.rows:
-            self._record(0)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every == 0:
-            self._record(epoch + 1)
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-
-    def _record(self, epoch):
-        new_rows = []
-        for split, dataset in self.datasets.items():
-            for row in estimate_information_plane(self.model, self.layer_names, dataset,
-                                                  estimators=self.estimators,
-                                                  **self.estimator_options):
-                new_rows.append({"epoch": epoch, "split": split, **row})
-        self.rows.extend(new_rows)
-        with self._writer.as_default(step=epoch):
-            for row in new_rows:
-                prefix = f"information_plane/{row['layer']}/{row['estimator']}/{row['split']}"
-                tf.summary.scalar(f"{prefix}/I(X;Z)", row["mutual_information_x"])
-                tf.summary.scalar(f"{prefix}/I(Z;Y)", row["mutual_information_y"])
-        self._writer.flush()
-        self._save()
-
-    def _save(self):
-        json_path = os.path.join(self.workdir, "information_plane.json")
-        atomic_files.write_json(json_path, self.rows)
-        csv_path = os.path.join(self.workdir, "information_plane.csv")
-        with atomic_files.open_for_writing(csv_path, newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(self.rows)
-        plot_information_plane(self.rows, os.path.join(self.workdir, "information_plane.png"))
