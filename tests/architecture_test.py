@@ -17,7 +17,7 @@ LEVELS = {
     "_validation": 0, "atomic_files": 0, "keras_utils": 0, "workdir_files": 0,
     "priors": 1, "data": 1, "surrogates": 1,
     "layers": 2,
-    "per_unit_kl": 3, "evaluation": 3, "batch_norm_recalibration": 3,
+    "per_unit_kl": 3, "evaluation": 3,
     "models": 4, "information": 4, "saved_model": 4,
     "callbacks": 5,
     "training": 6,

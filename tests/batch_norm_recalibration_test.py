@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from infodropout_tf import layers
 from infodropout_tf import models
-from infodropout_tf.batch_norm_recalibration import BatchNormRecalibration
-from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
+from infodropout_tf.callbacks import BatchNormRecalibration
+from infodropout_tf.callbacks import recalibrate_batch_norm
 
 ALPHA = 1.0
 
@@ -143,7 +143,7 @@ def _free_port():
 _WORKER = textwrap.dedent("""
     import sys
     import keras, numpy as np, tensorflow as tf
-    from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
+    from infodropout_tf.callbacks import recalibrate_batch_norm
     index, output = int(sys.argv[1]), sys.argv[2]
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     with strategy.scope():

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from infodropout_tf import layers
 from infodropout_tf import models
-from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
+from infodropout_tf.callbacks import recalibrate_batch_norm
 from infodropout_tf.layers import set_stochastic_inference
 
 # Small but real versions of each model, for MNIST-sized inputs.

@@ -1,4 +1,6 @@
-"""Re-estimating BatchNorm statistics with the noise off (the "dry run").
+"""Re-estimating BatchNorm statistics with the noise off (the "dry run"),
+as a function (`recalibrate_batch_norm`) and as a callback that does it
+before every evaluation (`BatchNormRecalibration`).
 
 Multiplicative noise with median 1 has mean exp(alpha^2 / 2) (log-normal)
 and changes the variance of the activations (every kind), so BatchNorm
@@ -141,11 +143,21 @@ class BatchNormRecalibration(keras.callbacks.Callback):
     """Recalibrates BatchNorm with the noise off before every evaluation.
 
     Runs `recalibrate_batch_norm` at `on_test_begin`, that is before the
-    validation pass of every `fit` epoch and before `evaluate`.
+    validation pass of every `fit` epoch and before `evaluate`, as the
+    original Information Dropout code (Achille & Soatto, TPAMI 2018) runs
+    its dry run before testing.
 
     Args:
-        dataset: Training batches to recalibrate on.
+        dataset: Training batches to recalibrate on (the same ones each
+            time give statistics that do not depend on the epoch).
         steps: Integer or None, the number of batches used each time.
+
+    Example:
+
+    ```python
+    model.fit(train, validation_data=test, epochs=5,
+              callbacks=[BatchNormRecalibration(train.take(50))])
+    ```
     """
 
     def __init__(self, dataset, steps=None):
