@@ -9,10 +9,10 @@ theirs), the noise layer is `dropout`, and the objective is
 
     cross-entropy + gamma * surrogate(Z)
 
-with `model.regularizer` one of "squared_norm" (E||Z||^2),
+with `model.surrogate` one of "squared_norm" (E||Z||^2),
 "log_variance" (sum_j 1/2 log(2 pi e Var Z_j + 1), bounding H(Z')) or
 "conditional_log_variance" (the same within each class, bounding the
-residual H(Z'|Y)), and `model.regularizer_weight` gamma ("none" trains the
+residual H(Z'|Y)), and `model.surrogate_weight` gamma ("none" trains the
 noisy network alone). Every epoch the information-plane callback estimates
 I(X; Z') = H(Z') by the Gaussian mixture with the zero-entropy noise, and
 the residual H(Z'|Y) (`residual_information`), on 10,000 training and
@@ -32,8 +32,8 @@ def get_config():
     config.model.noise = "zero_entropy"
     config.model.activation = "relu"
     config.model.weight_decay = 0.0
-    config.model.regularizer = "log_variance"
-    config.model.regularizer_weight = 0.01
+    config.model.surrogate = "log_variance"
+    config.model.surrogate_weight = 0.01
     config.batch_size = 128
     config.num_epochs = 10
     config.optimizer.name = "adam"

@@ -765,15 +765,15 @@ def surrogate(finished, output):
                            "noise; test error with the noise off",
                "runs": {}}
     for run, workdir in finished:
-        regularizer = run.overrides["model.regularizer"]
-        gamma = run.overrides["model.regularizer_weight"]
+        penalty = run.overrides["model.surrogate"]
+        gamma = run.overrides["model.surrogate_weight"]
         path = os.path.join(workdir, "information_plane.json")
         rows = [row for row in read_rows(path, _FIX)
                 if row["split"] == "train" and "residual_information" in row]
         workdir_files.check_items(path, rows, {"residual_information": NUMBER}, _FIX)
         examples = _config(workdir, {"information_plane.num_examples": integer(1)})[
             "information_plane"]["num_examples"]
-        summary["runs"].setdefault(regularizer, {})[str(gamma)] = {
+        summary["runs"].setdefault(penalty, {})[str(gamma)] = {
             "num_examples": examples, "log_n": math.log(examples),
             "epochs": [row["epoch"] for row in rows],
             "preserved": [row["mutual_information_x"] for row in rows],
@@ -783,14 +783,14 @@ def surrogate(finished, output):
     panels = [name for name in summary["runs"] if name != "none"] or ["none"]
     figure = Figure(figsize=(4.5 * len(panels), 4), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for axis, regularizer in zip(axes, panels):
+    for axis, penalty in zip(axes, panels):
         if baseline is not None:
             axis.plot(baseline["preserved"], baseline["residual"], color="gray", marker=".",
                       label=f"gamma 0 ({100 * baseline['test_error']:.1f}%)")
-        by_gamma = summary["runs"][regularizer]
+        by_gamma = summary["runs"][penalty]
         for gamma in sorted(by_gamma, key=float):
             values = by_gamma[gamma]
-            if regularizer != "none":
+            if penalty != "none":
                 axis.plot(values["preserved"], values["residual"], marker=".",
                           label=f"gamma {float(gamma):g} ({100 * values['test_error']:.1f}%)")
             # The last epoch, to read where each trajectory ends.
@@ -801,7 +801,7 @@ def surrogate(finished, output):
             draw_log_n(axis, log_n)
         axis.set_xlabel("preserved information I(X; Z') [nats]")
         axis.set_ylabel("residual information H(Z'|Y) [nats]")
-        axis.set_title(regularizer)
+        axis.set_title(penalty)
         axis.legend(fontsize=8, title="test error", title_fontsize=8)
     figure.suptitle("LeNet on MNIST, surrogate IB objectives (Kirsch, Lyle & Gal, Fig. 1)")
     _write(output, "surrogate", summary, figure)

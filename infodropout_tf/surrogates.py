@@ -2,9 +2,9 @@
 
 "Unpacking Information Bottlenecks" (Kirsch, Lyle & Gal, 2020) adds
 zero-entropy noise to a deterministic representation, Z' = Z + N(0, 1/(2 pi
-e)) (`layers.ZeroEntropyNoise`), so that H[Z'|X] = 0 and H[Z'] = I(X; Z'),
-and replaces the intractable entropies by tractable surrogates computed on a
-batch of Z:
+e)) (`layers.ZeroEntropyNoise`, a Gaussian whose entropy is 0), so that
+H[Z'|X] = 0 and H[Z'] = I(X; Z'), and replaces the intractable entropies by
+tractable surrogates computed on a batch of Z:
 
 * `squared_norm`: E||Z||^2, which bounds H[Z'] from above up to monotone
   transforms (their "L2 activation" surrogate);
@@ -15,15 +15,24 @@ batch of Z:
   + 1), the same within each class, an upper bound on H[Z'|Y] (the
   residual information I(X; Z'|Y) for zero-entropy noise).
 
-Each returns one scalar per batch, in nats (the squared norm in units of
-Z^2), with optional per-example weights; a batch whose weights sum to 0
-gives 0. `penalty(name, ...)` selects one by name (`SURROGATES`), as
-`models.Classifier` and the configs do. The Keras regulariser objects built
-on them are in `information/regularizers.py`.
+Each comes in two forms:
+
+* a function of a batch, returning one scalar in nats (the squared norm in
+  units of Z^2), with optional per-example weights; a batch whose weights
+  sum to 0 gives 0. `penalty(name, ...)` selects one by name
+  (`SURROGATES`), as `models.Classifier(surrogate=..., surrogate_weight=...)`
+  and the configs' `model.surrogate` and `model.surrogate_weight` do;
+* a Keras object for any model, with its weight gamma: `SquaredNorm` and
+  `LogVariance` are activity regularisers (a layer's
+  `activity_regularizer`; Keras divides activity penalties by the batch
+  size, so they return batch totals), and `ConditionalLogVariance`, which
+  needs the labels, is a layer called on `[z, labels]` that adds its
+  penalty with `add_loss`.
 """
 
 import math
 
+import keras
 from keras import ops
 
 from infodropout_tf import _validation
@@ -134,3 +143,98 @@ def penalty(name, z, labels=None, num_classes=None, sample_weight=None):
     if name == "log_variance":
         return log_variance(z, sample_weight)
     return conditional_log_variance(z, labels, num_classes, sample_weight)
+
+
+# The penalties as Keras objects, with their weight gamma ---------------------------
+
+
+def _check_weight(weight):
+    return _validation.non_negative_float("weight", weight)
+
+
+@keras.saving.register_keras_serializable(package="infodropout_tf")
+class SquaredNorm(keras.regularizers.Regularizer):
+    """Activity regulariser weight * E||Z||^2 (Kirsch, Lyle & Gal).
+
+    Returns the batch total weight * batch * E||Z||^2, which Keras divides
+    by the batch size for an activity regulariser, so the loss gains
+    weight * `squared_norm(z)`.
+
+    Args:
+        weight: Finite float >= 0, gamma.
+
+    Example:
+
+    ```python
+    z = keras.layers.Dense(84, activity_regularizer=SquaredNorm(0.01))(x)
+    ```
+    """
+
+    def __init__(self, weight=1e-3):
+        self.weight = _check_weight(weight)
+
+    def __call__(self, z):
+        batch = ops.cast(ops.shape(z)[0], "float32")
+        return self.weight * batch * squared_norm(z)
+
+    def get_config(self):
+        return {"weight": self.weight}
+
+
+@keras.saving.register_keras_serializable(package="infodropout_tf")
+class LogVariance(keras.regularizers.Regularizer):
+    """Activity regulariser weight * sum_j 1/2 log(2 pi e Var[Z_j] + 1).
+
+    The upper bound on H[Z'] of Kirsch, Lyle & Gal with the batch's
+    variances (`log_variance`); a batch total, as for `SquaredNorm`.
+
+    Args:
+        weight: Finite float >= 0, gamma.
+    """
+
+    def __init__(self, weight=1e-3):
+        self.weight = _check_weight(weight)
+
+    def __call__(self, z):
+        batch = ops.cast(ops.shape(z)[0], "float32")
+        return self.weight * batch * log_variance(z)
+
+    def get_config(self):
+        return {"weight": self.weight}
+
+
+@keras.saving.register_keras_serializable(package="infodropout_tf")
+class ConditionalLogVariance(keras.layers.Layer):
+    """Adds weight * sum_c p(c) sum_j 1/2 log(2 pi e Var[Z_j|Y=c] + 1).
+
+    The upper bound on the residual H[Z'|Y] of Kirsch, Lyle & Gal
+    (`conditional_log_variance`), added with `add_loss`. It needs the
+    labels, so it is a layer rather than a regulariser.
+
+    Args:
+        num_classes: Integer > 0.
+        weight: Finite float >= 0, gamma.
+
+    Call arguments:
+        inputs: `[z, labels]`: representations (batch, ...) and integer
+            labels (batch,) in [0, num_classes).
+
+    Returns:
+        `z`, unchanged.
+    """
+
+    def __init__(self, num_classes, weight=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = _validation.positive_int("num_classes", num_classes)
+        self.weight = _check_weight(weight)
+
+    def call(self, inputs):
+        z, labels = inputs
+        self.add_loss(self.weight * conditional_log_variance(z, labels, self.num_classes))
+        return z
+
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(inputs[0].shape, dtype=inputs[0].dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "weight": self.weight}

@@ -140,10 +140,10 @@ def test_non_finite_and_boolean_weight_decay_is_rejected(weight_decay):
 GAMMA = 0.5
 
 
-def _surrogate_model(regularizer, weight=GAMMA):
+def _surrogate_model(surrogate, weight=GAMMA):
     model = models.build({
         "name": "mlp", "num_classes": 4, "input_shape": (6, 6, 1), "width": 8,
-        "noise": "zero_entropy", "regularizer": regularizer, "regularizer_weight": weight,
+        "noise": "zero_entropy", "surrogate": surrogate, "surrogate_weight": weight,
         "seed": 0,
     })
     model.compile(keras.optimizers.SGD(0.1))
@@ -167,7 +167,7 @@ def _representation_and_logits(model, x):
 
 
 def _entropy_bound(z):
-    # sum_j 1/2 log(2 pi e Var[Z_j] + 1) (information/regularizers.py).
+    # sum_j 1/2 log(2 pi e Var[Z_j] + 1) (surrogates.py).
     return np.sum(0.5 * np.log(2 * np.pi * np.e * z.var(axis=0) + 1))
 
 
@@ -175,8 +175,8 @@ def test_the_surrogate_metric_is_the_penalty_on_the_last_hidden_layer():
     keras.utils.set_random_seed(0)
     x, y = _class_dependent_batch()
     values, weights = {}, _surrogate_model("none").get_weights()
-    for regularizer in ("squared_norm", "log_variance", "conditional_log_variance"):
-        model = _surrogate_model(regularizer)
+    for surrogate in ("squared_norm", "log_variance", "conditional_log_variance"):
+        model = _surrogate_model(surrogate)
         model.set_weights(weights)  # the same Z for all three
         results = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
         z, logits = _representation_and_logits(model, x)
@@ -185,25 +185,25 @@ def test_the_surrogate_metric_is_the_penalty_on_the_last_hidden_layer():
             "log_variance": _entropy_bound(z),
             "conditional_log_variance": sum(
                 np.mean(y == c) * _entropy_bound(z[y == c]) for c in range(4)),
-        }[regularizer]
+        }[surrogate]
         cross_entropy = -np.mean(np.log(_softmax(logits)[np.arange(len(y)), y]))
         assert model.surrogate_layer == "dense3"
         np.testing.assert_allclose(results["surrogate"], expected, rtol=1e-4)
         np.testing.assert_allclose(results["loss"], cross_entropy + GAMMA * expected, rtol=1e-5)
         assert GAMMA * expected > 0.05  # large enough that a missing term shows
-        values[regularizer] = results["surrogate"]
+        values[surrogate] = results["surrogate"]
     # Class-dependent means: within classes Z varies much less (0.39 against
     # 1.28 nats here; by the law of total variance it is never more).
     assert values["conditional_log_variance"] < 0.7 * values["log_variance"]
 
 
-def test_regularizer_none_keeps_the_original_loss_and_metrics():
+def test_surrogate_none_keeps_the_original_loss_and_metrics():
     x, y = _fixed_batch()
     plain = _model()
     with_none = models.build({
         "name": "mlp", "num_classes": 4, "input_shape": (6, 6, 1), "width": 8, "beta": BETA,
         "num_train_examples": N_TRAIN, "weight_decay": WEIGHT_DECAY, "seed": 0,
-        "regularizer": "none", "regularizer_weight": 5.0})
+        "surrogate": "none", "surrogate_weight": 5.0})
     with_none.compile(keras.optimizers.SGD(0.1))
     with_none.set_weights(plain.get_weights())
     first = plain.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)

@@ -101,11 +101,11 @@ def test_a_ramp_of_beta_needs_the_configs_model_beta():
 
 
 @pytest.mark.parametrize("field, value, expected", [
-    ("model.regularizer", "l2",
-     r"^invalid config field `model.regularizer`: expected one of \['none', 'squared_norm', "
+    ("model.surrogate", "l2",
+     r"^invalid config field `model.surrogate`: expected one of \['none', 'squared_norm', "
      r"'log_variance', 'conditional_log_variance'\], received 'l2'\.$"),
-    ("model.regularizer_weight", -0.1,
-     r"^invalid config field `model.regularizer_weight`: expected a finite number >= 0, "
+    ("model.surrogate_weight", -0.1,
+     r"^invalid config field `model.surrogate_weight`: expected a finite number >= 0, "
      r"received -0\.1\.$"),
 ])
 def test_a_bad_surrogate_field_is_one_line(field, value, expected):
@@ -120,11 +120,11 @@ def test_only_a_chosen_surrogate_reaches_the_model_builder():
 
     config = config_lib.base_config()
     config.model.name = "vib"
-    assert "regularizer" not in experiment.model_config(config, num_train=10)
+    assert "surrogate" not in experiment.model_config(config, num_train=10)
     config.model.name = "lenet"
-    config.model.regularizer, config.model.regularizer_weight = "log_variance", 0.01
+    config.model.surrogate, config.model.surrogate_weight = "log_variance", 0.01
     built = experiment.model_config(config, num_train=10)
-    assert (built["regularizer"], built["regularizer_weight"]) == ("log_variance", 0.01)
+    assert (built["surrogate"], built["surrogate_weight"]) == ("log_variance", 0.01)
 
 
 @pytest.mark.parametrize("config_name, field, largest, too_large, expected", [

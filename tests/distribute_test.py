@@ -242,12 +242,12 @@ def test_custom_loop_scales_the_loss_under_mixed_float16(strategy):
                                atol=0.05 * np.abs(kernel_change).max())
 
 
-def _surrogate_mlp(regularizer, jit_compile=False):
+def _surrogate_mlp(surrogate, jit_compile=False):
     """MLP with zero-entropy noise after every hidden layer and a surrogate
     penalty on the last one, Z = dense3, which noise comes before."""
     model = models.build({
         "name": "mlp", "num_classes": 3, "input_shape": (10, 1, 1), "width": 8,
-        "noise": "zero_entropy", "regularizer": regularizer, "regularizer_weight": 0.5,
+        "noise": "zero_entropy", "surrogate": surrogate, "surrogate_weight": 0.5,
         "seed": 0})
     model.compile(keras.optimizers.SGD(0.05), jit_compile=jit_compile)
     return model

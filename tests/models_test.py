@@ -159,7 +159,7 @@ def test_models_export_saved_models_read_in_a_fresh_process(tmp_path):
 @pytest.mark.parametrize("name, layer", [("lenet", "dense2"), ("mlp", "dense3")])
 def test_zero_entropy_noise_and_a_surrogate_survive_a_keras_file(name, layer, tmp_path):
     model = models.build({"name": name, "noise": "zero_entropy", "seed": 0,
-                          "regularizer": "conditional_log_variance", "regularizer_weight": 0.3})
+                          "surrogate": "conditional_log_variance", "surrogate_weight": 0.3})
     noise_layer = model.network.get_layer("dropout" if name == "lenet" else "dropout3")
     assert isinstance(noise_layer, layers.ZeroEntropyNoise)
     # Z is the input of that noise layer, the penultimate block's features.

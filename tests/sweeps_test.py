@@ -38,12 +38,12 @@ COMMANDS = {
     ],
     "surrogate": [
         ("surrogate_none", "infodropout-train --config=configs/mnist_lenet_surrogate.py "
-         "--config.model.regularizer=none --config.model.regularizer_weight=0.0")
+         "--config.model.surrogate=none --config.model.surrogate_weight=0.0")
     ] + [
-        (f"surrogate_{regularizer}_gamma{name}",
+        (f"surrogate_{surrogate}_gamma{name}",
          "infodropout-train --config=configs/mnist_lenet_surrogate.py "
-         f"--config.model.regularizer={regularizer} --config.model.regularizer_weight={gamma}")
-        for regularizer in ("squared_norm", "log_variance", "conditional_log_variance")
+         f"--config.model.surrogate={surrogate} --config.model.surrogate_weight={gamma}")
+        for surrogate in ("squared_norm", "log_variance", "conditional_log_variance")
         for name, gamma in (("0.001", "0.001"), ("0.01", "0.01"), ("0.1", "0.1"), ("1", "1.0"))
     ],
     "flow": [

@@ -1,5 +1,4 @@
-"""Zero-entropy Gaussian noise (Kirsch et al.; `infodropout_tf.layers.zero_entropy_noise`,
-re-exported by `infodropout_tf.information`)."""
+"""Zero-entropy Gaussian noise (Kirsch et al.; `infodropout_tf.layers.zero_entropy_noise`)."""
 
 import math
 
@@ -7,12 +6,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from infodropout_tf import information
 from infodropout_tf import layers
 
 
 def test_zero_entropy_noise_has_variance_one_over_two_pi_e():
-    layer = information.ZeroEntropyNoise(seed=0)
+    layer = layers.ZeroEntropyNoise(seed=0)
     zeros = np.zeros((200, 100), "float32")
     noise = np.asarray(layer(zeros, training=True)).ravel()
     variance = 1 / (2 * math.pi * math.e)
@@ -31,4 +29,4 @@ def test_zero_entropy_noise_has_variance_one_over_two_pi_e():
 def test_zero_entropy_noise_rejects_integer_inputs(dtype):
     with pytest.raises(ValueError, match=rf"ZeroEntropyNoise layer 'noise' expects "
                                          rf"floating-point features\. .*dtype {dtype}"):
-        information.ZeroEntropyNoise(seed=0, name="noise")(np.ones((2, 3), dtype), training=True)
+        layers.ZeroEntropyNoise(seed=0, name="noise")(np.ones((2, 3), dtype), training=True)

@@ -23,15 +23,15 @@ logarithmically in Z), the compressed, high-error end of the trade-off;
 
 from infodropout_tf.sweeps import Run
 
-REGULARIZERS = ("squared_norm", "log_variance", "conditional_log_variance")
+SURROGATES = ("squared_norm", "log_variance", "conditional_log_variance")
 GAMMAS = (0.001, 0.01, 0.1, 1.0)
 
 
 def get_runs(data_dir):
     del data_dir  # MNIST from $TFDS_DATA_DIR
     runs = [Run("surrogate_none", "mnist_lenet_surrogate.py",
-                {"model.regularizer": "none", "model.regularizer_weight": 0.0})]
-    runs += [Run(f"surrogate_{regularizer}_gamma{gamma:g}", "mnist_lenet_surrogate.py",
-                 {"model.regularizer": regularizer, "model.regularizer_weight": gamma})
-             for regularizer in REGULARIZERS for gamma in GAMMAS]
+                {"model.surrogate": "none", "model.surrogate_weight": 0.0})]
+    runs += [Run(f"surrogate_{surrogate}_gamma{gamma:g}", "mnist_lenet_surrogate.py",
+                 {"model.surrogate": surrogate, "model.surrogate_weight": gamma})
+             for surrogate in SURROGATES for gamma in GAMMAS]
     return runs

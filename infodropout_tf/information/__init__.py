@@ -1,4 +1,4 @@
-"""Measuring what a representation keeps: estimators, bounds, planes, surrogates."""
+"""Measuring what a representation keeps: estimators, bounds and information planes."""
 
 from infodropout_tf.information.binning import binning_information
 from infodropout_tf.information.bounds import information_dropout_bound
@@ -15,8 +15,3 @@ from infodropout_tf.information.gaussian_dropout import gaussian_dropout_informa
 from infodropout_tf.information.kl_localization import kl_mass_inside_boxes
 from infodropout_tf.information.mine import mine_lower_bound
 from infodropout_tf.information.plane import estimate_information_plane
-from infodropout_tf.information.regularizers import ConditionalLogVariance
-from infodropout_tf.information.regularizers import LogVariance
-from infodropout_tf.information.regularizers import SquaredNorm
-# The noise of Kirsch et al.'s surrogates, beside them (it lives in layers/).
-from infodropout_tf.layers import ZeroEntropyNoise

@@ -1,8 +1,8 @@
 """Zero-entropy Gaussian noise (Kirsch, Lyle & Gal, "Unpacking Information
 Bottlenecks"): Z' = Z + N(0, 1/(2 pi e)), a Gaussian whose differential
 entropy is 0, so that H[Z'|X] = 0 and H[Z'] = I(X; Z') for a deterministic
-Z. The surrogate regularisers that go with it are in
-`infodropout_tf/information/regularizers.py`.
+Z. The surrogate penalties that go with it are in
+`infodropout_tf/surrogates.py`.
 """
 
 import math

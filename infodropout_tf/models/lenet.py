@@ -12,8 +12,8 @@ def lenet(
     activation="relu",
     weight_decay=0.0,
     noise="information",
-    regularizer="none",
-    regularizer_weight=0.0,
+    surrogate="none",
+    surrogate_weight=0.0,
     **noise_options,
 ):
     """LeNet-5 (LeCun et al. 1998) for information-plane experiments.
@@ -32,11 +32,12 @@ def lenet(
         weight_decay: Float, coefficient of sum ||v||^2 / 2.
         noise: Name of the noise (see `blocks.noise_layer`); `"zero_entropy"`
             for the surrogate objectives of Kirsch, Lyle & Gal.
-        regularizer: Surrogate information-bottleneck penalty on the
-            representation Z the penultimate dropout block, the 84-unit `dense2` output, receives (see
-            `Classifier`): `"none"`, `"squared_norm"`, `"log_variance"` or
-            `"conditional_log_variance"`.
-        regularizer_weight: Finite float >= 0, its weight gamma.
+        surrogate: Surrogate information-bottleneck penalty of Kirsch, Lyle
+            & Gal (`infodropout_tf.surrogates`) on the representation Z the
+            penultimate dropout block, the 84-unit `dense2` output, receives
+            (see `Classifier`): `"none"`, `"squared_norm"`, `"log_variance"`
+            or `"conditional_log_variance"`.
+        surrogate_weight: Finite float >= 0, its weight gamma.
         **noise_options: `max_alpha`, `beta`, `num_train_examples`,
             `dropout_rate`, `constant_alpha`, `seed`.
 
@@ -57,5 +58,5 @@ def lenet(
     )
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     network = keras.Model(inputs, logits, name="lenet_network")
-    return Classifier(network, weight_decay=weight_decay, surrogate=regularizer,
-                      surrogate_weight=regularizer_weight, surrogate_layer="dense2", name="lenet")
+    return Classifier(network, weight_decay=weight_decay, surrogate=surrogate,
+                      surrogate_weight=surrogate_weight, surrogate_layer="dense2", name="lenet")

@@ -15,8 +15,8 @@ def mlp(
     activation="relu",
     weight_decay=0.0,
     noise="information",
-    regularizer="none",
-    regularizer_weight=0.0,
+    surrogate="none",
+    surrogate_weight=0.0,
     hidden_units=(),
     noisy_layers="all",
     **noise_options,
@@ -40,12 +40,13 @@ def mlp(
         weight_decay: Float, coefficient of sum ||v||^2 / 2.
         noise: Name of the noise (see `blocks.noise_layer`); `"zero_entropy"`
             for the surrogate objectives of Kirsch, Lyle & Gal.
-        regularizer: Surrogate information-bottleneck penalty on the
-            representation Z the last dropout block, the last hidden layer's
-            (`dense<depth>`) output, receives (see
-            `Classifier`): `"none"`, `"squared_norm"`, `"log_variance"` or
+        surrogate: Surrogate information-bottleneck penalty of Kirsch, Lyle
+            & Gal (`infodropout_tf.surrogates`) on the representation Z the
+            last dropout block, the last hidden layer's (`dense<depth>`)
+            output, receives (see `Classifier`): `"none"`,
+            `"squared_norm"`, `"log_variance"` or
             `"conditional_log_variance"`.
-        regularizer_weight: Finite float >= 0, its weight gamma.
+        surrogate_weight: Finite float >= 0, its weight gamma.
         hidden_units: Tuple of integers, the widths of the hidden layers;
             empty (default) for `depth` layers of `width` units.
         noisy_layers: `"all"`: a dropout block after every hidden layer;
@@ -77,6 +78,6 @@ def mlp(
         )([hidden, x])
     logits = keras.layers.Dense(num_classes, name="logits")(x)
     network = keras.Model(inputs, logits, name="mlp_network")
-    return Classifier(network, weight_decay=weight_decay, surrogate=regularizer,
-                      surrogate_weight=regularizer_weight,
+    return Classifier(network, weight_decay=weight_decay, surrogate=surrogate,
+                      surrogate_weight=surrogate_weight,
                       surrogate_layer=f"dense{len(widths)}", name="mlp")

@@ -67,13 +67,14 @@ def base_config():
     config.model.beta_schedule.initial_beta = 0.0
     config.model.beta_schedule.epochs = 10
     config.model.beta_schedule.layers = ()
-    # Surrogate information-bottleneck penalty of Kirsch, Lyle & Gal on the
-    # representation the last dropout block receives (lenet, mlp; see
-    # `models.Classifier`), with weight gamma: "none" (not passed to
+    # Surrogate information-bottleneck penalty of Kirsch, Lyle & Gal
+    # (`infodropout_tf.surrogates`) on the representation the last dropout
+    # block receives (lenet, mlp; see `models.Classifier`), with weight
+    # gamma: "none" (not passed to
     # `models.build`), "squared_norm", "log_variance" or
     # "conditional_log_variance". Pair it with model.noise = "zero_entropy".
-    config.model.regularizer = "none"
-    config.model.regularizer_weight = 0.0
+    config.model.surrogate = "none"
+    config.model.surrogate_weight = 0.0
 
     # Optimisation. Learning rate multiplied by `decay` at each epoch in
     # `boundaries`, as the original's drop1 / drop2 / drop3.
@@ -380,8 +381,8 @@ RANGES = {
     "model.beta_schedule.layers": (
         lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) and n for n in v),
         "a tuple of KL layer names, () for all"),
-    "model.regularizer": _one_of(SURROGATES),
-    "model.regularizer_weight": (
+    "model.surrogate": _one_of(SURROGATES),
+    "model.surrogate_weight": (
         lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
         and v >= 0, "a finite number >= 0"),
 }

@@ -89,10 +89,10 @@ def model_config(config, num_train):
     """The `models.build` dict, with num_train_examples = -1 resolved."""
     model = config.model.to_dict()
     model.pop("beta_schedule", None)  # the trainer's callback, not the model's
-    if model.get("regularizer", "none") == "none":
+    if model.get("surrogate", "none") == "none":
         # Only lenet and mlp take a surrogate; the other builders never see it.
-        model.pop("regularizer", None)
-        model.pop("regularizer_weight", None)
+        model.pop("surrogate", None)
+        model.pop("surrogate_weight", None)
     if model.get("num_train_examples") == -1:
         model["num_train_examples"] = num_train
     if model["name"] != "vae":
