@@ -83,7 +83,8 @@ def _declared_all(init):
     return None
 
 
-@pytest.mark.parametrize("package", ["priors", "layers", "models"])
+@pytest.mark.parametrize("package", ["priors", "layers", "models", "callbacks",
+                                     "information"])
 def test_public_packages_list_exactly_their_public_names_in_all(package):
     init = PACKAGE / package / "__init__.py"
     declared = _declared_all(init)

@@ -12,3 +12,14 @@ from infodropout_tf.callbacks.beta_schedule import cosine_schedule
 from infodropout_tf.callbacks.beta_schedule import linear_schedule
 from infodropout_tf.callbacks.information_plane import InformationPlane
 from infodropout_tf.callbacks.kl_monitor import KLMonitor
+
+__all__ = [
+    "AnalysisSummaries",
+    "BatchNormRecalibration",
+    "BetaSchedule",
+    "InformationPlane",
+    "KLMonitor",
+    "cosine_schedule",
+    "linear_schedule",
+    "recalibrate_batch_norm",
+]
