@@ -17,8 +17,12 @@ exit status 2 for the command line and the config (a missing or broken
 config file, an unknown field, a value out of range: nothing is written),
 1 for the data, the workdir, a full disk or a diverging run (the workdir
 keeps its last complete epoch, and rerunning resumes from there).
-Ctrl-C exits with 130 and SIGTERM with 143, after saving
-`checkpoints/interrupted.keras`; rerunning the same command resumes.
+Ctrl-C exits with 130 and SIGTERM with 143, with one line, after saving
+`checkpoints/interrupted.keras` if training had started; rerunning the same
+command resumes. Only the first of these signals counts: later ones do not
+cut the save short (`interrupts.raise_once`). Ctrl-C while the command
+starts (importing TensorFlow, reading the config) also ends it with one
+line (`interrupts.install_for_commands`).
 """
 
 import os
@@ -33,6 +37,7 @@ from ml_collections import config_flags
 
 from infodropout_tf.atomic_files import OutputWriteError
 from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import interrupts
 from infodropout_tf.training.callbacks import NonFiniteLossError
 from infodropout_tf.training.evaluate import evaluate
 from infodropout_tf.training.trainer import train_and_evaluate
@@ -47,14 +52,6 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Output folder of the run.")
 # to a log or write a SavedModel.
 _RUN_ERRORS = (WorkdirError, NonFiniteLossError, OutputWriteError, OSError, ValueError,
                tf.errors.OpError)
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C but with its own exit status."""
-
-
-def _raise_terminated(signum, frame):
-    raise _Terminated(f"signal {signum}")
 
 
 def _fail(message, status):
@@ -123,7 +120,7 @@ def _parse_flags(argv):
         _fail(f"{error}. Pass --helpfull to list the flags.", 2)
 
 
-def _run(function, model_kind=None):
+def _run(function, model_kind=None, rerun="resume from the last completed epoch"):
     def main(argv):
         if len(argv) > 1:
             _fail(f"unexpected arguments: {' '.join(argv[1:])}; every option is "
@@ -135,7 +132,7 @@ def _run(function, model_kind=None):
                   "use infodropout-train for classifiers.", 2)
         if model_kind == "classifier" and is_vae:
             _fail("this is a VAE config; train it with infodropout-train-vae.", 2)
-        signal.signal(signal.SIGTERM, _raise_terminated)
+        interrupts.raise_once()
         logging.set_verbosity(logging.INFO)
         try:
             results = function(config, _WORKDIR.value)
@@ -143,10 +140,8 @@ def _run(function, model_kind=None):
             _fail(error, 2)
         except _RUN_ERRORS as error:
             _fail(error, 1)
-        except _Terminated:
-            sys.exit(128 + signal.SIGTERM)
-        except KeyboardInterrupt:
-            sys.exit(128 + signal.SIGINT)
+        except interrupts.Interrupted as interrupted:
+            _fail(f"{interrupted}; rerun the same command to {rerun}.", interrupted.exit_status)
         print(f"Results: {results}")
         print(f"Outputs in {_WORKDIR.value}: TensorBoard logs in tensorboard/, checkpoints "
               "in checkpoints/ and backup/, SavedModel in saved_model/, model.keras.")
@@ -154,16 +149,27 @@ def _run(function, model_kind=None):
     return main
 
 
+def _app(main):
+    try:
+        app.run(main, flags_parser=_parse_flags)
+    # Before `main` handles them: while the flags and the config are read.
+    except interrupts.Interrupted as interrupted:
+        _fail(f"{interrupted}; rerun the same command to start it again.",
+              interrupted.exit_status)
+    except KeyboardInterrupt:
+        _fail(interrupts.INTERRUPTED, 128 + signal.SIGINT)
+
+
 def run_train():
     """Console script `infodropout-train`."""
-    app.run(_run(train_and_evaluate, "classifier"), flags_parser=_parse_flags)
+    _app(_run(train_and_evaluate, "classifier"))
 
 
 def run_train_vae():
     """Console script `infodropout-train-vae`."""
-    app.run(_run(train_and_evaluate, "vae"), flags_parser=_parse_flags)
+    _app(_run(train_and_evaluate, "vae"))
 
 
 def run_evaluate():
     """Console script `infodropout-evaluate`."""
-    app.run(_run(evaluate), flags_parser=_parse_flags)
+    _app(_run(evaluate, rerun="evaluate again"))
