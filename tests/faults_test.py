@@ -12,11 +12,13 @@ import json
 import logging
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from unittest import mock
 
 import keras
@@ -290,10 +292,11 @@ def test_guard_refuses_any_non_finite_state(corrupt):
     ("model.beta", -1.0, "argument `beta`"),
     ("num_epochs", 0, "`num_epochs`: expected an integer >= 1, received 0"),
     ("num_epochs", -1, "`num_epochs`: expected an integer >= 1, received -1"),
-    ("batch_size", 0, "`batch_size`: expected an integer >= 1, received 0"),
+    ("batch_size", 0, r"`batch_size`: expected an integer in \[1, 65536\], received 0"),
     ("batch_size", 60_001, "`batch_size`: 60001 is larger than the 60000 examples"),
     ("optimizer.learning_rate", -0.1, "`optimizer.learning_rate`: expected a finite number > 0"),
-    ("eval_num_samples", 0, "`eval_num_samples`: expected an integer >= 1, received 0"),
+    ("eval_num_samples", 0,
+     r"`eval_num_samples`: expected an integer in \[1, 1000\], received 0"),
     ("dtype_policy", "mixed_float32", "^invalid config field `dtype_policy`: expected one of "
      r"\['float32', 'mixed_float16', 'mixed_bfloat16'\], received 'mixed_float32'\.$"),
     ("information_plane.enabled", True, "`information_plane.layers`: the model has no layer"),
@@ -440,6 +443,141 @@ def test_an_unreadable_backup_without_checkpoints_is_one_clear_error(finished_co
     assert _snapshot(finished_copy) == before
 
 
+# Hand-edited or damaged workdir files: one line, and nothing finished deleted --------------
+
+_STATE = "epoch_0002.weights.h5"
+
+
+@pytest.mark.parametrize("metadata, expected", [
+    ({"epoch": -1, "weights": _STATE}, "field `epoch` is -1, where an integer >= 0 is expected"),
+    ({"epoch": True, "weights": _STATE}, "field `epoch` is true, where an integer >= 0 is "
+                                         "expected"),
+    ({"epoch": 1, "weights": _STATE},
+     "field `weights` is 'epoch_0002.weights.h5', where the state file of epoch 1, "
+     "'epoch_0001.weights.h5', is expected"),
+    ({"epoch": 2, "weights": "../config.json"},
+     "field `weights` is '../config.json', where the state file of epoch 2, "
+     "'epoch_0002.weights.h5', is expected"),
+    ([2, _STATE], "holds a JSON array, where a JSON object is expected"),
+])
+def test_backup_metadata_out_of_range_is_one_line_and_deletes_nothing(metadata, expected,
+                                                                     finished_copy,
+                                                                     testing_config):
+    # Resuming from epoch -1 once deleted every finished epoch's outputs.
+    path = finished_copy / "backup" / "training_metadata.json"
+    path.write_text(json.dumps(metadata))
+    before = _snapshot(finished_copy)
+    with pytest.raises(WorkdirError) as caught:
+        trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
+    assert str(caught.value) == (
+        f'{path} {expected}. It names the last completed epoch and its state file: restore it '
+        f'to {{"epoch": 2, "weights": "{_STATE}"}} (the newest state in '
+        f'{finished_copy / "backup"}), or delete it to resume from the newest readable '
+        "checkpoints/epoch_NNNN.keras (the epochs after that checkpoint are then trained "
+        "again).")
+    assert _snapshot(finished_copy) == before
+
+
+def test_backup_metadata_past_num_epochs_keeps_its_message(finished_copy, testing_config):
+    path = finished_copy / "backup" / "training_metadata.json"
+    path.write_text(json.dumps({"epoch": 7, "weights": "epoch_0007.weights.h5"}))
+    before = _snapshot(finished_copy)
+    with pytest.raises(WorkdirError, match="holds 7 trained epochs, more than num_epochs=3; pass "
+                                           "--config.num_epochs=7 or more"):
+        trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
+    assert _snapshot(finished_copy) == before
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("config.json", "[]", "holds a JSON array, where a JSON object is expected. This workdir's run "
+                          "cannot be identified: use another --workdir, or delete this one to "
+                          "start over."),
+    ("metrics.json", "[0.1]", "holds a JSON array, where a JSON object is expected. Delete {path} "
+                              "to evaluate the run again."),
+    ("metrics.json", '{"epochs": true}', "field `epochs` is true, where an integer >= 1 is "
+                                         "expected. Delete {path} to evaluate the run again."),
+])
+def test_a_stored_json_file_of_the_wrong_shape_is_one_line(name, content, expected,
+                                                           finished_copy, testing_config):
+    path = finished_copy / name
+    path.write_text(content)
+    before = _snapshot(finished_copy)
+    with pytest.raises(WorkdirError) as caught:
+        trainer.train_and_evaluate(testing_config(), str(finished_copy))
+    assert str(caught.value) == f"{path} {expected.format(path=path)}"
+    if name == "config.json":
+        with pytest.raises(WorkdirError, match=re.escape(str(caught.value))):
+            evaluate_lib.evaluate(testing_config(), str(finished_copy))
+    assert _snapshot(finished_copy) == before
+
+
+@pytest.mark.parametrize("line, expected", [
+    (b"2," + b"9" * 200_000, r"is not a CSV log \(line 4: field larger than field limit"),
+    (b"2,\xe9", r"is not UTF-8 text \(line 4, byte \d+ is b'\\xe9'\)"),
+])
+def test_a_damaged_training_log_is_one_line_and_deletes_nothing(line, expected, finished_copy,
+                                                                 testing_config):
+    log = finished_copy / "training_log.csv"
+    log.write_bytes(log.read_bytes() + line + b"\r\n")
+    before = _snapshot(finished_copy)
+    with pytest.raises(WorkdirError, match=f"^{re.escape(str(log))} {expected}.*\\. Repair it"):
+        trainer.train_and_evaluate(testing_config(num_epochs=3), str(finished_copy))
+    assert _snapshot(finished_copy) == before
+
+
+def _rewrite_model_config(path, edit):
+    """Rewrites the config.json inside the `.keras` file at `path`."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = edit(members["config.json"].decode()).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
+def test_evaluate_names_a_class_keras_does_not_know(finished_copy, testing_config):
+    model = finished_copy / "model.keras"
+    _rewrite_model_config(model, lambda config: config.replace("InformationDropout",
+                                                               "NoSuchDropout"))
+    with pytest.raises(WorkdirError) as caught:
+        evaluate_lib.evaluate(testing_config(), str(finished_copy))
+    assert str(caught.value) == (
+        f"cannot read the model {model}: Could not locate class 'NoSuchDropout'. Rerun training "
+        "to rewrite it, or point at an intact file.")
+
+
+@pytest.mark.slow
+def test_hand_edited_files_are_one_line_from_the_commands(finished, tmp_path):
+    """The issue's commands (extending the run to 3 epochs, evaluating it), each on its
+    own copy of a finished run."""
+    cases = {
+        "metadata": ("backup/training_metadata.json", '{"epoch": -1, "weights": "%s"}' % _STATE,
+                     "run_train", "field `epoch` is -1, where an integer >= 0 is expected."),
+        "config": ("config.json", "[]", "run_train", "holds a JSON array, where a JSON object "
+                                                     "is expected."),
+        "evaluate": ("model.keras", None, "run_evaluate", "Could not locate class"),
+    }
+    processes = {}
+    for case, (name, content, program, _) in cases.items():
+        workdir = tmp_path / case
+        shutil.copytree(finished, workdir)
+        if content is None:
+            _rewrite_model_config(workdir / name, lambda config: config.replace(
+                "InformationDropout", "NoSuchDropout"))
+        else:
+            (workdir / name).write_text(content)
+        processes[case] = (_snapshot(workdir), _cli(
+            f"--config={TESTING}", f"--workdir={workdir}", "--config.num_epochs=3",
+            program=program))
+    for case, (before, process) in processes.items():
+        code, _, stderr = _finish(process)
+        name, _, _, expected = cases[case]
+        assert code == 1, stderr[-3000:]
+        line = _one_error_line(stderr)
+        assert line.startswith("error: ") and expected in line and name in line
+        assert _snapshot(tmp_path / case) == before
+
+
 # 11: the evaluation command -------------------------------------------------------------
 
 def test_evaluate_refuses_another_config_a_bad_probe_and_a_truncated_model(finished_copy,
@@ -493,7 +631,8 @@ def test_command_line_errors_are_one_line(tmp_path):
          "error: unknown config `mnist_mpl`. Did you mean `mnist_mlp`? The packaged configs "
          "are: cifar_all_cnn32, cluttered_all_cnn96,"),
         ([f"--config={TESTING}", "--config.batch_size=0"], 2,
-         "error: invalid config field `batch_size`: expected an integer >= 1, received 0."),
+         "error: invalid config field `batch_size`: expected an integer in [1, 65536], "
+         "received 0."),
         ([f"--config={TESTING}", "--config.num_epochs=many"], 2,
          "error: flag --config.num_epochs=many: invalid literal for int()"),
         # A tuple field from the command line, checked as the file's own.
@@ -509,4 +648,26 @@ def test_command_line_errors_are_one_line(tmp_path):
         code, _, stderr = _finish(process)
         assert code == status, stderr[-3000:]
         assert _one_error_line(stderr).startswith(start)
+    assert not workdir.exists()
+
+
+@pytest.mark.slow
+def test_an_out_of_range_seed_or_width_is_a_config_error_exit_2(tmp_path):
+    # Before, numpy refused the seed (exit 1) and TensorFlow ran out of
+    # memory building the 10^8-unit layers.
+    workdir = tmp_path / "run"
+    cases = [
+        ("--config.seed=18446744073709551616",
+         "error: invalid config field `seed`: expected an integer in [0, 4294967295], received "
+         "18446744073709551616."),
+        ("--config.model.width=100000000",
+         "error: invalid config field `model.width`: expected an integer in [1, 8192], received "
+         "100000000."),
+    ]
+    processes = [_cli(f"--config={TESTING}", override, f"--workdir={workdir}")
+                 for override, _ in cases]
+    for process, (_, line) in zip(processes, cases):
+        code, _, stderr = _finish(process)
+        assert code == 2, stderr[-3000:]
+        assert _one_error_line(stderr) == line
     assert not workdir.exists()

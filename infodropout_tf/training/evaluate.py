@@ -8,7 +8,7 @@ import numpy as np
 
 from infodropout_tf import atomic_files
 from infodropout_tf import models
-from infodropout_tf.batch_norm_recalibration import recalibrate_batch_norm
+from infodropout_tf.callbacks import recalibrate_batch_norm
 from infodropout_tf.evaluation import evaluate_two_modes
 from infodropout_tf.keras_utils import network_of
 from infodropout_tf.training import config as config_lib
@@ -16,6 +16,7 @@ from infodropout_tf.training.backup import check_keras_file
 from infodropout_tf.training.backup import first_line
 from infodropout_tf.training.experiment import check_nuisance_probe
 from infodropout_tf.training.experiment import load_split
+from infodropout_tf.training.experiment import recalibration_batches
 from infodropout_tf.training.workdir import Workdir
 from infodropout_tf.training.workdir import WorkdirError
 
@@ -66,14 +67,29 @@ def load_model(path):
     """`keras.models.load_model` with one clear error for an unreadable file.
 
     Raises:
-        WorkdirError: naming `path` and why it cannot be read.
+        WorkdirError: naming `path` and why it cannot be read: damaged, or
+            a config Keras cannot rebuild (a class it does not know).
     """
     try:
         check_keras_file(path)
         return keras.models.load_model(path)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise WorkdirError(f"cannot read the model {path}: {first_line(error)}. Rerun training to "
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise WorkdirError(f"cannot read the model {path}: {_reason(error)}. Rerun training to "
                            "rewrite it, or point at an intact file.") from error
+
+
+def _reason(error):
+    """Why Keras could not load a model, in one sentence.
+
+    A config Keras cannot rebuild (a class it does not know) is a
+    TypeError about the whole model, several lines long, raised while
+    handling the one that names the class: that one's first sentence.
+    """
+    if not isinstance(error, TypeError):
+        return first_line(error)
+    while isinstance(error.__context__, TypeError):
+        error = error.__context__
+    return first_line(error).split(". ")[0]
 
 
 def latest_model_path(workdir):
@@ -111,7 +127,7 @@ def evaluate(config, workdir):
     if config.nuisance.enabled and not isinstance(model, models.VAE):
         # Fails now, not after the main metrics.
         check_nuisance_probe(config.nuisance, network_of(model))
-    train = load_split(config, config.dataset.train_split, config.batch_size, True)
+    train = recalibration_batches(config)
     test = load_split(config, config.dataset.test_split, config.batch_size, False)
     results = {"model": path, **test_metrics(config, model, train, test)}
     atomic_files.write_json(workdir.join("evaluation.json"), results)

@@ -10,7 +10,8 @@ The workdir receives:
   `checkpoints/interrupted.keras` when interrupted (Ctrl-C / SIGTERM);
 * `tensorboard/{train,validation,analysis}` and `training_log.csv`;
 * `kl_heatmaps.png`, `information_flow.png`, `total_correlation.png`,
-  `information_plane.*` (see `callbacks/analysis_summaries.py` and `information/plane.py`);
+  `information_plane.*` (see `callbacks/analysis_summaries.py` and
+  `callbacks/information_plane.py`);
 * `model.keras`, `saved_model/` (`saved_model.py`) and `metrics.json` at the end;
 * `workers/<index>/`: the same outputs of the other workers of a
   multi-worker run (the chief, or worker 0, writes the workdir itself).
@@ -19,7 +20,6 @@ Every file is written aside and renamed (`atomic_files.py`), and an epoch
 is committed by its backup only after all its outputs are written.
 """
 
-import json
 import os
 import sys
 
@@ -27,9 +27,10 @@ import keras
 from absl import logging
 
 from infodropout_tf import atomic_files
-from infodropout_tf import information
-from infodropout_tf.batch_norm_recalibration import BatchNormRecalibration
+from infodropout_tf import workdir_files
 from infodropout_tf.callbacks import AnalysisSummaries
+from infodropout_tf.callbacks import BatchNormRecalibration
+from infodropout_tf.callbacks import InformationPlane
 from infodropout_tf.saved_model import export
 from infodropout_tf.training import callbacks as callbacks_lib
 from infodropout_tf.training import config as config_lib
@@ -63,7 +64,7 @@ def train_and_evaluate(config, workdir):
     keras.utils.set_random_seed(config.seed)
     num_train = experiment.num_train_examples(config)
     steps = experiment.steps_per_epoch(config, num_train)
-    train = experiment.load_split(config, config.dataset.train_split, config.batch_size, True)
+    recalibration = experiment.recalibration_batches(config)
     test = experiment.load_split(config, config.dataset.test_split, config.batch_size, False)
     analysis_images = next(iter(experiment.load_split(
         config, config.dataset.test_split, config.summaries.num_analysis_examples, False)))[0]
@@ -77,19 +78,22 @@ def train_and_evaluate(config, workdir):
             return finished
         completed = backup.restore(model)
         _check_not_past(config, chief, completed)
-        workdir.write_config(config)
+        # Before the config is written: a damaged log refuses the rerun
+        # with only what unfinished epochs left removed.
         workdir.discard_after(completed)
+        workdir.write_config(config)
         if completed:
             logging.info("Resuming from epoch %d of %d.", completed, config.num_epochs)
         logging.info("Training %s in %s: epochs %d to %d of %d steps, global batch %d, "
                      "%d replica(s).", config.experiment, workdir.path, completed + 1,
                      config.num_epochs, steps, config.batch_size, strategy.num_replicas_in_sync)
-        callbacks = _callbacks(config, workdir, backup, train, analysis_images, steps)
+        callbacks = _callbacks(config, workdir, backup, recalibration, analysis_images, steps)
+        train = experiment.training_epochs(config, completed, steps)
         _fit(config, model, strategy, train, test, completed, steps, callbacks, workdir)
 
         atomic_files.write_with(workdir.join("model.keras"), model.save)
         export(model, workdir.join("saved_model"))
-        metrics = {"epochs": config.num_epochs, **test_metrics(config, model, train, test)}
+        metrics = {"epochs": config.num_epochs, **test_metrics(config, model, recalibration, test)}
         atomic_files.write_json(workdir.metrics_path, metrics)
     finally:
         workdir.release()
@@ -110,24 +114,30 @@ def _finished_metrics(config, workdir, backup):
     """The stored metrics if this run already finished `num_epochs`, else None.
 
     Raises:
-        WorkdirError: the workdir holds more epochs than `num_epochs`.
+        WorkdirError: the workdir holds more epochs than `num_epochs`, or
+            its backup's metadata or `metrics.json` holds values the
+            trainer never writes.
     """
     saved = backup.saved_epoch()
     _check_not_past(config, workdir, saved)
+    if saved != config.num_epochs:
+        return None  # training goes on, and its metrics replace any stored
+    path = workdir.metrics_path
+    fix = f"Delete {path} to evaluate the run again."
     try:
-        with open(workdir.metrics_path) as f:
-            metrics = json.load(f)
-    except (OSError, ValueError):
+        metrics = workdir_files.read_json(path, fix)
+    except (FileNotFoundError, workdir_files.UnreadableFileError):
         return None  # missing, or cut short: evaluated again
+    workdir_files.check_fields(path, metrics, {"epochs": workdir_files.integer(1)}, fix)
     # Metrics of a shorter run that is being extended do not count.
-    if not saved == metrics.get("epochs") == config.num_epochs:
+    if metrics["epochs"] != saved:
         return None
     logging.info("%s already holds this run, finished after %d epochs; nothing to do.",
                  workdir.path, saved)
     return metrics
 
 
-def _callbacks(config, workdir, backup, train, analysis_images, steps):
+def _callbacks(config, workdir, backup, recalibration, analysis_images, steps):
     """The epoch's callbacks, in the order its end must run them.
 
     The guard first (no non-finite state is written), then every output of
@@ -142,7 +152,8 @@ def _callbacks(config, workdir, backup, train, analysis_images, steps):
     if config.recalibrate_batch_norm_steps > 0:
         # Under multi_worker every worker recalibrates and the statistics
         # are pooled across workers, so all keep the same ones.
-        callbacks.insert(0, BatchNormRecalibration(train, config.recalibrate_batch_norm_steps))
+        callbacks.insert(0, BatchNormRecalibration(recalibration,
+                                                   config.recalibrate_batch_norm_steps))
     callbacks += [
         keras.callbacks.CSVLogger(workdir.join("training_log.csv"), append=True),
         callbacks_lib.EpochScalars(workdir.join("tensorboard")),
@@ -156,7 +167,7 @@ def _callbacks(config, workdir, backup, train, analysis_images, steps):
             plane = config.information_plane
             subset = lambda split: experiment.load_split(  # noqa: E731
                 config, f"{split}[:{plane.num_examples}]", 250, False)
-            callbacks.append(information.InformationPlane(
+            callbacks.append(InformationPlane(
                 workdir.path, plane.layers, subset(config.dataset.train_split),
                 subset(config.dataset.test_split), every=plane.every, resume=True,
                 estimators=config_lib.plane_estimators(plane.estimators),
@@ -182,7 +193,7 @@ def _fit(config, model, strategy, train, test, completed, steps, callbacks, work
         if config.strategy in ("mirrored", "multi_worker"):
             fit_distributed(model, strategy, train, test, **options)
         else:
-            model.fit(train.repeat(), validation_data=test,
+            model.fit(train, validation_data=test,
                       verbose=1 if sys.stdout.isatty() else 2, **options)
     except KeyboardInterrupt:
         path = os.path.join(workdir.checkpoints, "interrupted.keras")
