@@ -31,22 +31,102 @@ holding a prepared `mnist`.
 
 A problem prints one line, `error: ...`: exit status 2 for the command
 line and the sweep definitions (an unknown row, a misspelt override;
-nothing has been run), 1 for a failed run, missing runs or an unwritable
-output.
+nothing has been run), 1 for a failed run, missing runs, a run's file
+that is damaged or holds values out of range, or an unwritable output.
+
+SIGTERM or Ctrl-C (SIGINT) stops the sweep cleanly: the signal is passed
+on to the running trainer, which saves `checkpoints/interrupted.keras`,
+keeps its last completed epoch and releases its workdir; the command
+waits for it to exit, then prints one line naming the run and exits with
+143 or 130. Rerunning the same command resumes that run. A second signal
+while the trainer is still saving stops it at once (SIGKILL); the run
+then resumes from its last completed epoch all the same.
 """
 
 import argparse
 import fnmatch
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 
 from infodropout_tf import sweeps
+from infodropout_tf.training import interrupts
+from infodropout_tf.workdir_files import WorkdirError
 
 
 class ReproduceError(Exception):
     """A run failed or the runs to report are missing; the message says which."""
+
+
+class _Trainers:
+    """Runs trainers one at a time, passing SIGINT and SIGTERM on to the running one.
+
+    The trainer stays in this command's process group, so that a signal to
+    the whole group (a terminal's Ctrl-C, `kill -- -PGID`, a batch
+    scheduler) reaches it directly too; it stops on the first signal and
+    ignores the repeat (`interrupts.raise_once`). With no trainer running,
+    a signal raises `interrupts.Interrupted` at once.
+
+    Use as a context manager, which installs the signal handlers and puts
+    back the previous ones.
+    """
+
+    def __init__(self):
+        self.received = None  # the first signal, once one has come
+        self._child = None
+        self._starting = False
+        self._previous = {}
+
+    def __enter__(self):
+        # Only the main thread may set signal handlers; elsewhere (a caller's
+        # thread) the trainer gets only the signals sent to the whole group.
+        if threading.current_thread() is threading.main_thread():
+            for signum in interrupts.handled_signals():
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum, frame):
+        first = self.received is None
+        if first:
+            self.received = signum
+        if self._child is not None:
+            # A second signal while the trainer is still stopping: stop it now.
+            self._child.send_signal(signum if first else signal.SIGKILL)
+        elif not self._starting:  # between runs: nothing to wait for
+            raise interrupts.Interrupted(
+                signum, f"interrupted by {interrupts.signal_name(signum)} before a run started; "
+                "rerun the same command to carry on.")
+        # While the trainer starts, `run` passes the signal on once it can.
+
+    def run(self, command, **options):
+        """`subprocess.Popen(command, **options)`, waited for; returns its exit status.
+
+        A signal received while it ran was passed on to it (`received` says
+        which).
+        """
+        self._starting = True
+        try:
+            self._child = subprocess.Popen(command, **options)
+        finally:
+            self._starting = False
+        try:
+            if self.received is not None:  # came while the trainer was starting
+                self._child.send_signal(self.received)
+            return self._child.wait()
+        finally:
+            self._child = None
+
+
+def _exit_status(status):
+    return (f"killed by {signal.Signals(-status).name}" if status < 0
+            else f"exit status {status}")
 
 
 def _prepare_generated_data(configs):
@@ -97,29 +177,48 @@ def run(row_runs, root, configs_dir=None):
     Raises:
         sweeps.SweepError: a run's config cannot be built.
         ReproduceError: a run failed; its log is named.
+        interrupts.Interrupted: SIGINT or SIGTERM stopped the sweep, after
+            the running trainer (which received it too) exited; the message
+            names the run and how to resume.
     """
     configs = [run.load_config(configs_dir) for run in row_runs]
-    _prepare_generated_data([config for run, config in zip(row_runs, configs)
-                             if not _is_finished(root, run)])
-    os.makedirs(root, exist_ok=True)
-    for run in row_runs:
-        workdir = os.path.join(root, run.name)
-        if _is_finished(root, run):
-            print(f"{run.name}: done already, skipped", flush=True)
-            continue
-        command = run.command(configs_dir) + [f"--workdir={workdir}"]
-        print("$", shlex.join(command), flush=True)
-        log_path = workdir + ".log"
-        with open(log_path, "a") as log:
-            try:
-                status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
-            except FileNotFoundError as error:
-                raise ReproduceError(f"{run.trainer} is not on PATH; install the package "
-                                     "(pip install -e .) in this environment.") from error
-        if status != 0:
-            raise ReproduceError(
-                f"run {run.name} failed (exit status {status}); its output is in {log_path}. "
-                "Rerunning resumes it from its last completed epoch.")
+    with _Trainers() as trainers:
+        _prepare_generated_data([config for run, config in zip(row_runs, configs)
+                                 if not _is_finished(root, run)])
+        os.makedirs(root, exist_ok=True)
+        for run in row_runs:
+            _train(run, root, configs_dir, trainers)
+
+
+def _train(run, root, configs_dir, trainers):
+    """Trains one run of `run()` in `root/<name>`, unless it has finished."""
+    workdir = os.path.join(root, run.name)
+    if _is_finished(root, run):
+        print(f"{run.name}: done already, skipped", flush=True)
+        return
+    command = run.command(configs_dir) + [f"--workdir={workdir}"]
+    print("$", shlex.join(command), flush=True)
+    log_path = workdir + ".log"
+    with open(log_path, "a") as log:
+        try:
+            status = trainers.run(command, stdout=log, stderr=subprocess.STDOUT)
+        except FileNotFoundError as error:
+            raise ReproduceError(f"{run.trainer} is not on PATH; install the package "
+                                 "(pip install -e .) in this environment.") from error
+    if trainers.received is not None:
+        name = interrupts.signal_name(trainers.received)
+        if status == 0:
+            message = (f"interrupted by {name} as run {run.name} finished; rerun the same "
+                       "command to train the runs after it.")
+        else:
+            message = (f"interrupted by {name}: run {run.name} stopped "
+                       f"({_exit_status(status)}); its output is in {log_path}. Rerun the "
+                       "same command to resume it from its last completed epoch.")
+        raise interrupts.Interrupted(trainers.received, message)
+    if status != 0:
+        raise ReproduceError(
+            f"run {run.name} failed ({_exit_status(status)}); its output is in {log_path}. "
+            "Rerunning resumes it from its last completed epoch.")
 
 
 def finished(row, row_runs, root):
@@ -230,10 +329,13 @@ def main(argv=None):
                 report(row, row_runs[row], args.root, args.output)
     except sweeps.SweepError as error:
         _fail(error, 2)
-    except (ReproduceError, OSError) as error:  # OSError: unreadable workdirs, a full disk
+    # WorkdirError and OSError: a run's file damaged or edited by hand, a full disk.
+    except (ReproduceError, WorkdirError, OSError) as error:
         _fail(error, 1)
+    except interrupts.Interrupted as interrupted:
+        _fail(interrupted, interrupted.exit_status)
     except KeyboardInterrupt:
-        _fail("interrupted; rerun the same command to resume.", 130)
+        _fail(interrupts.INTERRUPTED, 130)
 
 
 if __name__ == "__main__":

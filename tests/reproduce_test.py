@@ -1,12 +1,18 @@
 """infodropout-reproduce: runs a sweep, skips and resumes runs, reports them."""
 
+import fcntl
 import json
 import math
 import os
 import pathlib
+import re
 import shutil
+import signal
+import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -582,3 +588,202 @@ def test_run_generates_a_missing_dataset_before_the_first_run(tmp_path, work_dir
                          num_train=20, num_test=10)
     assert next(iter(examples))[0].shape == (20, 32, 32, 1)
     assert os.path.exists(os.path.join(root, "occluded", "metrics.json"))
+
+
+# Signals: passed on to the running trainer, which is waited for ---------------------------
+
+def _stoppable_trainer(tmp_path):
+    """An executable that trains for 30 s; seed 0 stops cleanly on SIGINT or
+    SIGTERM (writing `<workdir>.stopped`), seed 1 ignores both."""
+    path = tmp_path / "stoppable-trainer"
+    path.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import os, signal, sys, time
+        workdir = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--workdir=")][0]
+
+        def stop(signum, frame):
+            with open(workdir + ".stopped", "a") as f:
+                f.write(f"{{signum}}\\n")
+            time.sleep(0.3)  # as the trainer saves checkpoints/interrupted.keras
+            sys.exit(128 + signum)
+
+        stubborn = "--config.seed=1" in sys.argv
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN if stubborn else stop)
+        open(workdir + ".ready", "w").close()
+        time.sleep(30)
+        os.makedirs(workdir, exist_ok=True)
+        open(os.path.join(workdir, "metrics.json"), "w").write("{{}}")
+        """))
+    path.chmod(0o755)
+    return str(path)
+
+
+def _sweep(tmp_path, runs):
+    """A copy of configs/ with the sweep `signals` of `runs` (name, seed, trainer)."""
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "sweeps" / "signals.py").write_text(
+        "from infodropout_tf.sweeps import Run\n"
+        "def get_runs(data_dir):\n"
+        f"    return [Run(name, 'testing.py', {{'seed': seed}}, trainer=trainer)\n"
+        f"            for name, seed, trainer in {runs!r}]\n")
+    return str(configs)
+
+
+@pytest.fixture
+def signals_to_self():
+    """`send(path, *signums)`: once `path` exists, sends each signal to this
+    process, 0.5 s apart. The signals' handlers are this fixture's until
+    then, so that a signal the code under test does not handle is recorded
+    (in `received`), not fatal to pytest."""
+    received = []
+
+    def record(signum, frame):
+        received.append(signum)
+
+    saved = {s: signal.signal(s, record) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def send(path, *signums):
+        def wait_then_send():
+            deadline = time.time() + 60
+            while not os.path.exists(path) and time.time() < deadline:
+                time.sleep(0.02)
+            for signum in signums:
+                os.kill(os.getpid(), signum)
+                time.sleep(0.5)
+
+        threading.Thread(target=wait_then_send, daemon=True).start()
+
+    send.received, send.handler = received, record
+    yield send
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_running_trainer_and_the_sweep_with_one_line(
+        signum, tmp_path, capsys, signals_to_self):
+    trainer, root = _stoppable_trainer(tmp_path), tmp_path / "root"
+    configs = _sweep(tmp_path, [("first", 0, trainer), ("second", 0, trainer)])
+    signals_to_self(root / "first.ready", signum)
+    started = time.time()
+    status, line = _main_error(capsys, ["run", "signals", "--root", str(root),
+                                        "--configs", configs])
+    assert signals_to_self.received == []  # the command's own handler had it
+    assert time.time() - started < 20  # not the trainer's 30 s
+    # The trainer had the signal once, stopped cleanly, and was waited for.
+    assert (root / "first.stopped").read_text() == f"{signum}\n"
+    name = "SIGINT (Ctrl-C)" if signum == signal.SIGINT else "SIGTERM"
+    assert status == 128 + signum
+    assert line == (f"error: interrupted by {name}: run first stopped (exit status "
+                    f"{128 + signum}); its output is in {root}/first.log. Rerun the same command "
+                    "to resume it from its last completed epoch.")
+    assert not (root / "second.ready").exists()
+    # The handlers are the caller's again.
+    assert signal.getsignal(signum) is signals_to_self.handler
+
+
+def test_a_second_signal_stops_a_trainer_that_does_not_stop(tmp_path, capsys, signals_to_self):
+    trainer, root = _stoppable_trainer(tmp_path), tmp_path / "root"
+    configs = _sweep(tmp_path, [("stubborn", 1, trainer)])
+    signals_to_self(root / "stubborn.ready", signal.SIGTERM, signal.SIGTERM)
+    status, line = _main_error(capsys, ["run", "signals", "--root", str(root),
+                                        "--configs", configs])
+    assert status == 143
+    assert line.startswith("error: interrupted by SIGTERM: run stubborn stopped (killed by "
+                           "SIGKILL); its output is in ")
+
+
+def _holds_lock(path):
+    with open(path) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def _children(pid):
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry))
+    return children
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("to_group, signum", [(False, signal.SIGTERM), (True, signal.SIGINT)],
+                         ids=["SIGTERM to the command", "Ctrl-C to its process group"])
+def test_the_real_trainer_stops_cleanly_and_frees_its_workdir(to_group, signum, tmp_path):
+    root = tmp_path / "root"
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    (configs / "sweeps" / "tiny.py").write_text(
+        "from infodropout_tf.sweeps import Run\n"
+        "def get_runs(data_dir):\n"
+        "    return [Run('tiny', 'testing.py', {'num_epochs': 3, 'steps_per_epoch': 100})]\n")
+    command = [str(pathlib.Path(sys.executable).parent / "infodropout-reproduce"), "run", "tiny",
+               "--root", str(root), "--configs", str(configs)]
+    # In a session of its own, as a terminal's foreground job, whose group
+    # a Ctrl-C reaches whole.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                               start_new_session=True)
+    trainers = []
+    try:
+        lock, log = root / "tiny" / ".lock", root / "tiny" / "training_log.csv"
+        deadline = time.time() + 400
+        while time.time() < deadline and process.poll() is None and not (
+                log.exists() and lock.exists() and _holds_lock(lock)):
+            time.sleep(0.1)
+        trainers = _children(process.pid)
+        assert len(trainers) == 1, "the trainer did not start"
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 128 + signum, stderr[-3000:]
+        name = "SIGINT (Ctrl-C)" if signum == signal.SIGINT else "SIGTERM"
+        assert [line for line in stderr.splitlines()
+                if not re.match(r"^(WARNING: All log messages before absl|[IWEF]\d{4} )", line)
+                ] == [f"error: interrupted by {name}: run tiny stopped (exit status "
+                      f"{128 + signum}); its output is in {root}/tiny.log. Rerun the same "
+                      "command to resume it from its last completed epoch."]
+        assert not os.path.exists(f"/proc/{trainers[0]}")
+        assert not _holds_lock(lock)
+        # It stopped cleanly: the weights of the epoch under way are saved.
+        assert (root / "tiny" / "checkpoints" / "interrupted.keras").exists()
+        assert "Interrupted: weights saved to" in (root / "tiny.log").read_text()
+    finally:
+        for pid in trainers + [process.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.wait()
+
+
+def test_run_in_a_thread_other_than_the_main_one_trains_without_signal_handlers(tmp_path):
+    trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
+    errors = []
+
+    def train():
+        try:
+            reproduce.run([sweeps.Run("fresh", "testing.py", {"seed": 2}, trainer=trainer)],
+                          root, str(CONFIGS))
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    thread.join(60)
+    assert errors == [] and os.path.exists(os.path.join(root, "fresh", "metrics.json"))
