@@ -6,7 +6,7 @@ rate 0.05 divided by 10 at epochs 80, 120 and 160, 200 epochs, weight decay
 prior; `--config.model.activation=softplus` for the log-normal prior).
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

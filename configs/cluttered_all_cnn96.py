@@ -7,7 +7,7 @@ distractors, 50,000 / 10,000 examples (`python -m infodropout_tf.data
 prepare cluttered_mnist` first).
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

@@ -15,7 +15,7 @@ for information dropout, the Gaussian-mixture estimate of Adilova et al.
 Gaussian dropout, and binning for both.
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

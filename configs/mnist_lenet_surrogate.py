@@ -21,7 +21,7 @@ log 10,000 = 9.21 nats. Adam 1e-3, 10 epochs. The gammas of the results
 page: configs/sweeps/surrogate.py.
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

@@ -6,7 +6,7 @@ epochs 30 and 70, 80 epochs, Nesterov momentum 0.9. Compare the noises with
 `--config.model.noise=binary|gaussian|constant_lognormal|none`.
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

@@ -12,7 +12,7 @@ so its ceiling is log 10,000 = 9.21 nats. `--config.model.noise=information`
 gives information dropout with the closed-form bound instead.
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

@@ -11,8 +11,8 @@ instead of anew each epoch. `--config.model.beta` weights the KL
 `model.beta_schedule.initial_beta` over `model.beta_schedule.epochs` epochs.
 
 The paper leaves four choices open; the defaults below are the model of
-docs/results.md row 1 (and of every workdir written before these fields),
-and the `infodropout_tf.models.VAE` docstring gives each one's reason:
+docs/results.md row 1, and the `infodropout_tf.models.VAE` docstring gives
+each one's reason:
 
 * `model.activation`: of the hidden layers, "relu", or "tanh", that of the
   MNIST MLPs of Kingma & Welling (2014), "the basic variational
@@ -32,7 +32,7 @@ and the `infodropout_tf.models.VAE` docstring gives each one's reason:
   departure from the original). The Gaussian latent's prior is N(0, I).
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

@@ -5,7 +5,7 @@ softmax decoder, beta = 1e-3 per example, Adam with learning rate 1e-4,
 batch 100; predictions average 12 latent samples at evaluation.
 """
 
-from infodropout_tf.training.config import base_config
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

@@ -1,7 +1,7 @@
 """A tiny MNIST run for smoke tests and the quick start: a few steps only."""
 
-from infodropout_tf.training.config import base_config
 from infodropout_tf.training.config import testing_overrides
+from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():

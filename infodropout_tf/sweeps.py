@@ -20,6 +20,8 @@ import importlib.util
 import os
 
 from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import config_diff
+from infodropout_tf.training import config_schema
 
 SWEEPS_FOLDER = "sweeps"
 
@@ -96,13 +98,13 @@ class Run:
         Raises:
             SweepError: the config file does not load, an override names a
                 field the config does not have or has the wrong type, or a
-                value is out of its range (`config.RANGES`).
+                value is out of its range (`config_schema.FIELDS`).
         """
         try:
             config = config_lib.from_file(os.path.join(_folder(configs_dir), self.config))
         except config_lib.ConfigError as error:
             raise SweepError(f"run {self.name}: {error}") from error
-        fields = config_lib.flatten(config)
+        fields = config_diff.flatten(config)
         config.lock()  # no override may add a field
         for field, value in self.overrides.items():
             if field not in fields:
@@ -114,7 +116,7 @@ class Run:
                 raise SweepError(f"run {self.name}: cannot set `{field}` to {value!r}: "
                                  f"{error}") from error
         try:
-            config_lib.validate(config)
+            config_schema.validate(config)
         except config_lib.ConfigError as error:
             raise SweepError(f"run {self.name}: {error}") from error
         return config

@@ -64,8 +64,7 @@ class VAE(keras.Model):
     representation z computed by the Information Dropout layer coincides
     with the latent variable z computed by the VAE" (sections 7 and 8).
     The choices it leaves open are arguments; their defaults are the model
-    of docs/results.md row 1 (and of every workdir written before them),
-    and row 1 measures what each one changes:
+    of docs/results.md row 1, and row 1 measures what each one changes:
 
     * `decoder_input`: what the decoder reads from the information-dropout
       latent. `"z"`: the layer's output z = f * exp(alpha * n), a

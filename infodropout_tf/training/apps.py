@@ -37,6 +37,7 @@ from ml_collections import config_flags
 
 from infodropout_tf.atomic_files import OutputWriteError
 from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import config_diff
 from infodropout_tf.training import interrupts
 from infodropout_tf.training.callbacks import NonFiniteLossError
 from infodropout_tf.training.evaluate import evaluate
@@ -61,7 +62,7 @@ def _fail(message, status):
 
 def _check_overrides(argv, config):
     """Names an unknown `--config.<field>` with the closest existing field."""
-    fields = config_lib.flatten(config)
+    fields = config_diff.flatten(config)
     for argument in argv[1:]:
         name = argument.lstrip("-").split("=", 1)[0]
         if not name.startswith("config."):

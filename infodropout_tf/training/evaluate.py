@@ -11,7 +11,7 @@ from infodropout_tf import models
 from infodropout_tf.callbacks import recalibrate_batch_norm
 from infodropout_tf.evaluation import evaluate_two_modes
 from infodropout_tf.keras_utils import network_of
-from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import config_schema
 from infodropout_tf.training.backup import check_keras_file
 from infodropout_tf.training.backup import first_line
 from infodropout_tf.training.experiment import check_nuisance_probe
@@ -119,7 +119,7 @@ def evaluate(config, workdir):
             feed (`nuisance.representation_layer` missing, or a
             convolutional probe on a flat layer).
     """
-    config_lib.validate(config)
+    config_schema.validate(config)
     workdir = Workdir(workdir)
     workdir.check_same_experiment(config, ignore=EVALUATION_FIELDS)
     path = latest_model_path(workdir)

@@ -15,7 +15,7 @@ from infodropout_tf.keras_utils import nested_layers
 from infodropout_tf.keras_utils import network_of
 from infodropout_tf.layers import kl_layers
 from infodropout_tf.training.config import ConfigError
-from infodropout_tf.training.config import plane_estimators
+from infodropout_tf.training.config_schema import plane_estimators
 
 
 def _data_options(config):

@@ -33,7 +33,7 @@ from infodropout_tf.callbacks import BatchNormRecalibration
 from infodropout_tf.callbacks import InformationPlane
 from infodropout_tf.saved_model import export
 from infodropout_tf.training import callbacks as callbacks_lib
-from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import config_schema
 from infodropout_tf.training import experiment
 from infodropout_tf.training import strategies
 from infodropout_tf.training.backup import Backup
@@ -51,7 +51,7 @@ def train_and_evaluate(config, workdir):
         Dict of final metrics (also written to `workdir/metrics.json`).
     """
     # Everything that can reject the config runs before the workdir is touched.
-    config_lib.validate(config)
+    config_schema.validate(config)
     strategy = strategies.make_strategy(config.strategy, config.tpu)
     # Every worker resumes from the chief's committed state, so that all
     # start at the same epoch with the same weights; the other workers keep
@@ -170,7 +170,7 @@ def _callbacks(config, workdir, backup, recalibration, analysis_images, steps):
             callbacks.append(InformationPlane(
                 workdir.path, plane.layers, subset(config.dataset.train_split),
                 subset(config.dataset.test_split), every=plane.every, resume=True,
-                estimators=config_lib.plane_estimators(plane.estimators),
+                estimators=config_schema.plane_estimators(plane.estimators),
                 mine_steps=plane.mine_steps,
                 num_samples=config.eval_num_samples, num_bins=plane.num_bins,
                 seed=config.seed))

@@ -35,7 +35,7 @@ from infodropout_tf import _validation
 from infodropout_tf import atomic_files
 from infodropout_tf import workdir_files
 from infodropout_tf.information.plane import read_rows as read_plane_rows
-from infodropout_tf.training import config as config_lib
+from infodropout_tf.training import config_diff
 from infodropout_tf.workdir_files import WorkdirError
 
 # Fields that may change between the runs of one experiment: the number of
@@ -95,7 +95,7 @@ class Workdir:
         stored = self.stored_config()
         if stored is None:
             return
-        different = config_lib.differences(stored, config, ignore=ignore)
+        different = config_diff.differences(stored, config, ignore=ignore)
         if different:
             shown = ", ".join(f"{field} ({_value(stored, field)} here, "
                               f"{_value(config, field)} now)" for field in different[:6])
@@ -132,7 +132,7 @@ class Workdir:
         """Records `config` as this workdir's (a longer `num_epochs` extends it)."""
         stored = self.stored_config()
         if stored is not None:
-            for field in config_lib.differences(stored, config):
+            for field in config_diff.differences(stored, config):
                 logging.info("%s changes from %s to %s in %s.", field, _value(stored, field),
                              _value(config, field), self.path)
         if stored != json.loads(config.to_json()):
@@ -199,7 +199,7 @@ class Workdir:
 
 
 def _value(config, field):
-    return config_lib.flatten(config).get(field, "<absent>")
+    return config_diff.flatten(config).get(field, "<absent>")
 
 
 def _truncate_csv(path, keep):
