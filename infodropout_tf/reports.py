@@ -104,21 +104,29 @@ def _by_value(finished, field):
 
 
 def _test_batches(workdir, split, batch_size=500, as_dict=False):
-    """Numpy batches of `split` of the dataset a run trained on, as its trainer read it."""
+    """Numpy batches of `split` of the dataset a run trained on, as its trainer read it.
+
+    They come from the trainer's own `experiment.load_split` on the run's
+    config.json, not from a second reading of its dataset fields: that way
+    a report sees the labels the run was trained on (`dataset.label_key`,
+    e.g. an occlusion run's nuisance labels) and its binarisation
+    (`dataset.binarization`, seeded by `seed`), and any change to how the
+    trainer reads its data reaches the reports too.
+    """
+    import ml_collections
     import tensorflow_datasets as tfds
 
-    from infodropout_tf import data
+    from infodropout_tf.training import experiment
 
     path = os.path.join(workdir, "config.json")
-    config = _config(workdir, {"dataset.name": TEXT, "dataset.data_dir": TEXT,
-                               "dataset.options": OBJECT})
-    dataset, seed = config["dataset"], config.get("seed", 0)
-    workdir_files.check_fields(path, {"seed": seed}, {"seed": integer(0)}, _FIX)
+    # The fields `load_split` reads, checked so that a damaged file is one line.
+    stored = _config(workdir, {"dataset.name": TEXT, "dataset.data_dir": TEXT,
+                               "dataset.label_key": TEXT, "dataset.binarization": TEXT,
+                               "dataset.options": OBJECT, "seed": integer(0),
+                               "strategy": TEXT})
     try:
-        # The seed fixes the test set's binarisation (binarized_mnist).
-        batches = data.load(dataset["name"], split, dataset["data_dir"] or None,
-                            batch_size=batch_size, seed=seed, as_dict=as_dict,
-                            **dataset["options"])
+        batches = experiment.load_split(ml_collections.ConfigDict(stored), split, batch_size,
+                                        training=False, as_dict=as_dict)
     except ValueError as error:  # every argument but the split comes from config.json
         raise workdir_files.WorkdirError(f"{path}: {error} {_FIX}") from error
     return list(tfds.as_numpy(batches))

@@ -10,6 +10,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from infodropout_tf import data
 from infodropout_tf import reports
 from infodropout_tf import reproduce
 from infodropout_tf import sweeps
@@ -76,16 +77,51 @@ def test_report_names_a_run_file_out_of_range_in_one_line(tmp_path, capsys, name
     assert not output.exists()
 
 
+def _run_config(path, data_dir, name="mnist", options=None, **dataset):
+    """Writes a run's config.json with the fields its data is read from."""
+    path.write_text(json.dumps({"seed": 3, "strategy": "default", "dataset": {
+        "name": name, "data_dir": data_dir, "options": options or {}, "label_key": "label",
+        "binarization": "dynamic", **dataset}}))
+
+
 def test_a_run_config_naming_a_dataset_option_that_does_not_exist_is_one_line(tmp_path,
                                                                              shared_data_dir):
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"seed": 0, "dataset": {
-        "name": "mnist", "data_dir": shared_data_dir, "options": {"image_size": 60}}}))
+    _run_config(path, shared_data_dir, options={"image_size": 60})
     with pytest.raises(WorkdirError, match=(
             f"^{path}: Dataset 'mnist' takes no generation options; received \\['image_size'\\]. "
             r"Restore it from a copy")):
         reports._test_batches(str(tmp_path), "test[:10]")
-    path.write_text(json.dumps({"seed": 0, "dataset": {
-        "name": "mnist", "data_dir": shared_data_dir, "options": {}}}))
+    _run_config(path, shared_data_dir)
     (batch,) = reports._test_batches(str(tmp_path), "test[:10]", batch_size=10)
     assert batch[0].shape == (10, 28, 28, 1)
+
+
+def test_a_report_reads_the_labels_the_run_was_trained_on(tmp_path, work_dir, as_numpy):
+    # An occlusion run trained on the occluder's digit: its reports must see
+    # those labels, not the main digit's.
+    small = {"num_train": 200, "num_test": 20}
+    data.prepare("occluded_mnist", work_dir, **small)
+    _run_config(tmp_path / "config.json", work_dir, name="occluded_mnist", options=small,
+                label_key="nuisance_label")
+    (images, labels), = reports._test_batches(str(tmp_path), "test", batch_size=20)
+    test = as_numpy("occluded_mnist", "test", work_dir, **small)
+    assert np.mean(test["nuisance_label"] != test["label"]) > 0.5  # the test can tell them apart
+    np.testing.assert_array_equal(labels, test["nuisance_label"])
+    np.testing.assert_allclose(images, test["image"] / 255.0, rtol=1e-6)
+
+
+def test_a_report_reads_a_statically_binarised_run_as_binarised_once(tmp_path, shared_data_dir):
+    # With `dataset.binarization = static` every split, training ones
+    # included, is binarised once with the run's seed: the same pixels at
+    # every reading, those of `data.load`'s static binarisation.
+    _run_config(tmp_path / "config.json", shared_data_dir, name="binarized_mnist",
+                binarization="static")
+    first, second = (np.concatenate([x for x, _ in reports._test_batches(
+        str(tmp_path), "train[:200]", batch_size=100)]) for _ in range(2))
+    static = np.concatenate([x.numpy() for x, _ in data.load(
+        "binarized_mnist", "train[:200]", shared_data_dir, batch_size=100, shuffle=False,
+        seed=3, drop_remainder=False, binarization="static")])
+    assert set(np.unique(first)) == {0.0, 1.0}
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, static)
