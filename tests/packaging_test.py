@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import shutil
+import site
 import subprocess
 import sys
 import textwrap
@@ -70,14 +71,36 @@ _INSTALLED = textwrap.dedent("""
     """)
 
 
+def _see_running_site_packages(venv):
+    """Makes `venv` see this interpreter's site-packages, after its own.
+
+    `venv --system-site-packages` would not do: made from inside a
+    virtualenv, it gives the base interpreter's packages, not those of the
+    virtualenv running the tests (where keras and TensorFlow are). A .pth
+    file in the new venv's site-packages adds them with site.addsitedir, as
+    --system-site-packages would (their own .pth files are processed too),
+    after the venv's own site-packages.
+    """
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        dirs.append(site.getusersitepackages())
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    (pathlib.Path(inner) / "running_interpreter_site_packages.pth").write_text(
+        "import site; " + "; ".join(f"site.addsitedir({d!r})" for d in dirs) + "\n")
+
+
 def _installed_wheel(tmp_path):
     """A wheel of the working tree, installed into a fresh virtualenv.
 
     The wheel is built from a copy of the tree, so that setuptools' build/
     and .egg-info stay out of the checkout (and no stale build/ leaks into
     the wheel), without build isolation (no download). The virtualenv sees
-    the system site-packages (TensorFlow is not installed again) but the
-    wheel installed into it comes first on its path; pip is the system's.
+    the site-packages of the interpreter running the tests (TensorFlow is
+    not installed again), whether that is a system interpreter or itself a
+    virtualenv, but the wheel installed into it comes first on its path;
+    pip is the running interpreter's.
 
     Returns:
         (wheel, venv): the .whl file and the virtualenv's folder.
@@ -90,10 +113,10 @@ def _installed_wheel(tmp_path):
                    check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("infodropout_tf-*.whl")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip",
-                    str(venv)], check=True)
-    # --ignore-installed: the editable install in the system site-packages
-    # is neither uninstalled nor taken as already satisfying the wheel.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    _see_running_site_packages(venv)
+    # --ignore-installed: an editable install in the running interpreter's
+    # site-packages is neither uninstalled nor taken as already satisfying the wheel.
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps",
                     "--no-index", "--ignore-installed", "--quiet", str(wheel)],
                    check=True, capture_output=True)
