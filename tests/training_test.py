@@ -126,9 +126,21 @@ def test_every_paper_experiment_has_a_config():
     assert (vae.num_epochs, vae.optimizer.boundaries) == (300, (30, 120))
 
 
-# Slow (left out of CI): the occluded MNIST run repeats the occluded CIFAR
-# one (the same network and nuisance classifier) on other data.
-SLOW_SMOKE_RUNS = ("occluded_mnist_all_cnn32",)
+# Slow (left out of CI), each repeating a smoke run CI keeps (the smoke runs
+# are the subset's heaviest tests: training, export, a fresh-process reload):
+# - occluded_mnist_all_cnn32: the occluded_cifar_all_cnn32 run (the same
+#   network and nuisance classifier) on other data;
+# - cifar_all_cnn32: occluded_cifar_all_cnn32 is this config (from_file) plus
+#   the nuisance, on the same faked, prepared CIFAR-10;
+# - mnist_all_cnn32: the same network as occluded_cifar_all_cnn32 on MNIST;
+#   All-CNN-32 on 28x28x1 inputs is built, saved and reloaded by models_test,
+#   the config loaded by config_test and test_every_paper_experiment_has_a_config;
+# - mnist_mlp_information_plane: the MLP is the mnist_mlp run, the plane in
+#   the trainer the mnist_lenet_information_plane run and
+#   test_the_plane_uses_the_estimators_of_the_config, Gaussian dropout's
+#   Gaussian-mixture plane information_plane_test's callback test.
+SLOW_SMOKE_RUNS = ("occluded_mnist_all_cnn32", "cifar_all_cnn32", "mnist_all_cnn32",
+                   "mnist_mlp_information_plane")
 
 
 @pytest.mark.parametrize("name", [
