@@ -291,3 +291,44 @@ def test_surrogate_example_adds_the_penalty_and_the_residual_information():
     assert row["estimator"] == "gaussian_mixture"
     # H(Z'|Y) <= H(Z') = I(X; Z') <= log 32 (the mixture over the 32 examples).
     assert 0 < row["residual_information"] < row["mutual_information_x"] <= np.log(32)
+
+
+def _shell_commands():
+    """Every command of the bash blocks of README.md and docs/*.md, with its
+    continuation lines joined."""
+    for page in PAGES:
+        for lang, code in _FENCE.findall(page.read_text()):
+            if lang == "bash":
+                for command in re.sub(r"\\\n\s*", " ", code).splitlines():
+                    command = command.split("#")[0].strip()
+                    if command:
+                        yield page, command
+
+
+def test_shell_blocks_name_real_commands_configs_and_fields():
+    import configparser
+
+    from infodropout_tf.training import config as config_lib
+
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    scripts = {line.split("=")[0].strip()
+               for line in setup["options.entry_points"]["console_scripts"].splitlines() if line}
+    checked = 0
+    for page, command in _shell_commands():
+        for word in re.findall(r"(?<![\w/-])(infodropout-[a-z-]+)", command):
+            assert word in scripts, f"{page.name}: {command!r} runs an unknown {word}"
+        config = re.search(r"--config=(\S+)", command)
+        if not config:
+            continue
+        name = config.group(1)
+        path = ROOT / name if name.endswith(".py") else ROOT / "configs" / f"{name}.py"
+        assert path.is_file(), f"{page.name}: {command!r} names no config {name}"
+        values = config_lib.from_file(str(path))
+        for field in re.findall(r"--config\.([\w.]+)=", command):
+            node = values
+            for part in field.split("."):
+                assert part in node, f"{page.name}: {command!r} sets an unknown field {field}"
+                node = node[part]
+        checked += 1
+    assert checked >= 10
