@@ -245,7 +245,7 @@ def unfinished(row_runs, root):
 def report(row, row_runs, root, output):
     """Writes `output/<row>.json` and `.png` from the row's finished runs
     (and, for the rows that show them, its unfinished ones)."""
-    from infodropout_tf import reports
+    from infodropout_tf.results import reports
 
     if row not in reports.REPORTS:
         raise ReproduceError(f"row {row!r} has no report; the reports are: "

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import pytest
 
-from infodropout_tf import reports
 from infodropout_tf import reproduce
 from infodropout_tf import sweeps
+from infodropout_tf.results import run_folder
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
@@ -175,7 +175,7 @@ def test_training_log_keeps_the_last_row_of_each_epoch(tmp_path):
     # A run killed during epoch 1 and resumed logs epoch 1 twice.
     (tmp_path / "training_log.csv").write_text(
         "epoch,loss,val_loss\n0,3.0,2.0\n1,2.0,1.5\nepoch,loss,val_loss\n1,1.8,1.4\n2,1.5,1.2\n")
-    log = reports.read_training_log(str(tmp_path))
+    log = run_folder.read_training_log(str(tmp_path))
     np.testing.assert_array_equal(log["epoch"], [0, 1, 2])
     np.testing.assert_array_equal(log["val_loss"], [2.0, 1.4, 1.2])
 
@@ -189,7 +189,8 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
     runs = {run.name: run for run in sweeps.runs("vae", str(CONFIGS))}
     log = ("epoch,loss,val_loss,val_reconstruction,val_kl\n0,120.0,110.0,80.0,30.0\n"
            "1,105.0,101.0,75.0,26.0\n1,104.0,100.5,74.0,26.5\n2,100.0,98.0,70.0,28.0\n")
-    dataset = {"name": "binarized_mnist", "data_dir": "", "options": {}}
+    dataset = {"name": "binarized_mnist", "data_dir": "", "options": {}, "label_key": "label",
+               "binarization": "dynamic"}
     # `loss` weights the KL by beta (here 2 for the Gaussian run); the ELBO does not.
     _finished_run(root, runs["vae_k1_gaussian"], {
         "loss": 67.0 + 2 * 29.5, "reconstruction": 67.0, "kl": 29.5,
@@ -236,8 +237,8 @@ def test_vae_report_per_width_multiplier(tmp_path, capsys, shared_data_dir, monk
                  "vae_k1_gaussian_static", "vae_k2_information_dropout", "vae_k3_gaussian",
                  "vae_k3_information_dropout"):
         with open(os.path.join(root, name, "config.json"), "w") as f:
-            json.dump({"dataset": dataset, "iwae_samples": 1000, "iwae_examples": 1000,
-                       "num_epochs": 300}, f)
+            json.dump({"dataset": dataset, "seed": 0, "strategy": "default", "iwae_samples": 1000,
+                       "iwae_examples": 1000, "num_epochs": 300}, f)
     reproduce.main(["report", "vae", "--root", root, "--output", output,
                     "--configs", str(CONFIGS)])
 
@@ -324,8 +325,10 @@ def test_mlp_width_report_averages_the_finished_seeds(tmp_path, capsys):
 
 
 def _write_config(root, run, dataset):
+    """The fields of a run's config.json that its data is read back from."""
     with open(os.path.join(root, run.name, "config.json"), "w") as f:
-        json.dump({"dataset": dataset}, f)
+        json.dump({"seed": 0, "strategy": "default", "dataset": {
+            "label_key": "label", "binarization": "dynamic", **dataset}}, f)
 
 
 def test_occlusion_report_tabulates_main_and_nuisance_errors_by_beta(tmp_path, capsys):
@@ -421,7 +424,7 @@ def test_scalar_history_keeps_the_last_value_of_a_repeated_step(tmp_path):
     _write_scalars(log_dir, "other", [(1, 9.0)])
     # A resumed run writes epoch 1 again, in a later event file.
     _write_scalars(log_dir, "information_flow/dropout1/total", [(1, 3.5), (2, 3.0)])
-    assert reports.scalar_history(log_dir, "information_flow/dropout1/total") == {
+    assert run_folder.scalar_history(log_dir, "information_flow/dropout1/total") == {
         0: 5.0, 1: 3.5, 2: 3.0}
 
 

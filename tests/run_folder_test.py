@@ -1,4 +1,5 @@
-"""What `reports.py` reads from the runs' workdirs: checked, and one line when wrong.
+"""What the reports read from the runs' workdirs (`results/run_folder.py`):
+checked, and one line when wrong.
 
 The reports themselves are tested through `infodropout-reproduce report`
 in reproduce_test.py.
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 
 from infodropout_tf import data
-from infodropout_tf import reports
 from infodropout_tf import reproduce
 from infodropout_tf import sweeps
+from infodropout_tf.results import run_folder
 from infodropout_tf.workdir_files import WorkdirError
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
@@ -24,7 +25,7 @@ FIX = ("Restore it from a copy, or delete the run's workdir and rerun `infodropo
 def test_a_training_log_cut_short_by_a_kill_reads_up_to_its_last_whole_line(tmp_path):
     # A run still training (or killed) while the report reads its log.
     (tmp_path / "training_log.csv").write_text("epoch,loss,val_kl\r\n0,3.0,2.0\r\n1,2.0,NA\r\n2,1.")
-    log = reports.read_training_log(str(tmp_path), ("val_kl",))
+    log = run_folder.read_training_log(str(tmp_path), ("val_kl",))
     np.testing.assert_array_equal(log["epoch"], [0, 1])
     np.testing.assert_array_equal(log["val_kl"], [2.0, np.nan])
 
@@ -40,7 +41,7 @@ def test_a_damaged_training_log_is_one_line_naming_it(tmp_path, content, expecte
     path = tmp_path / "training_log.csv"
     path.write_bytes(content)
     with pytest.raises(WorkdirError) as caught:
-        reports.read_training_log(str(tmp_path), ("val_kl",))
+        run_folder.read_training_log(str(tmp_path), ("val_kl",))
     assert str(caught.value) == f"{path}{expected}. {FIX}"
 
 
@@ -91,9 +92,9 @@ def test_a_run_config_naming_a_dataset_option_that_does_not_exist_is_one_line(tm
     with pytest.raises(WorkdirError, match=(
             f"^{path}: Dataset 'mnist' takes no generation options; received \\['image_size'\\]. "
             r"Restore it from a copy")):
-        reports._test_batches(str(tmp_path), "test[:10]")
+        run_folder.test_batches(str(tmp_path), "test[:10]")
     _run_config(path, shared_data_dir)
-    (batch,) = reports._test_batches(str(tmp_path), "test[:10]", batch_size=10)
+    (batch,) = run_folder.test_batches(str(tmp_path), "test[:10]", batch_size=10)
     assert batch[0].shape == (10, 28, 28, 1)
 
 
@@ -104,7 +105,7 @@ def test_a_report_reads_the_labels_the_run_was_trained_on(tmp_path, work_dir, as
     data.prepare("occluded_mnist", work_dir, **small)
     _run_config(tmp_path / "config.json", work_dir, name="occluded_mnist", options=small,
                 label_key="nuisance_label")
-    (images, labels), = reports._test_batches(str(tmp_path), "test", batch_size=20)
+    (images, labels), = run_folder.test_batches(str(tmp_path), "test", batch_size=20)
     test = as_numpy("occluded_mnist", "test", work_dir, **small)
     assert np.mean(test["nuisance_label"] != test["label"]) > 0.5  # the test can tell them apart
     np.testing.assert_array_equal(labels, test["nuisance_label"])
@@ -117,7 +118,7 @@ def test_a_report_reads_a_statically_binarised_run_as_binarised_once(tmp_path, s
     # every reading, those of `data.load`'s static binarisation.
     _run_config(tmp_path / "config.json", shared_data_dir, name="binarized_mnist",
                 binarization="static")
-    first, second = (np.concatenate([x for x, _ in reports._test_batches(
+    first, second = (np.concatenate([x for x, _ in run_folder.test_batches(
         str(tmp_path), "train[:200]", batch_size=100)]) for _ in range(2))
     static = np.concatenate([x.numpy() for x, _ in data.load(
         "binarized_mnist", "train[:200]", shared_data_dir, batch_size=100, shuffle=False,
