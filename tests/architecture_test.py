@@ -21,8 +21,7 @@ LEVELS = {
     "models": 4, "information": 4, "saved_model": 4,
     "callbacks": 5,
     "training": 6,
-    "sweeps": 7, "results": 7,
-    "reproduce": 8,
+    "results": 7,
 }
 
 

@@ -91,7 +91,7 @@ def test_a_model_field_is_checked_only_when_the_config_has_it():
 
 
 def test_every_packaged_config_and_sweep_run_is_within_the_ranges():
-    from infodropout_tf import sweeps
+    from infodropout_tf.results import sweeps
 
     for name in config_lib.packaged_config_names():
         config_schema.validate(config_lib.from_file(config_lib.resolve(name)))

@@ -28,7 +28,7 @@ def _own_lines(stderr):
     ([str(BIN / "infodropout-train"), "--config=testing"], None, True),
     ([str(BIN / "infodropout-reproduce"), "run", "vae"], None, True),
     (["-m"], [sys.executable, "-m", "infodropout_tf.data", "prepare", "mnist"], True),
-    (["-m"], [sys.executable, "-u", "-m", "infodropout_tf.reproduce"], True),
+    (["-m"], [sys.executable, "-u", "-m", "infodropout_tf.results.reproduce"], True),
     ([str(ROOT / "train" / "train.py"), "--config=testing"], None, True),
     # Programs that only import the package keep Python's behaviour.
     (["-m"], [sys.executable, "-m", "pytest", "tests"], False),

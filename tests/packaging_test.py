@@ -13,7 +13,7 @@ import sys
 import textwrap
 import zipfile
 
-from infodropout_tf import sweeps
+from infodropout_tf.results import sweeps
 from infodropout_tf.training import config as config_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def test_the_licence_file_is_the_apache_licence_the_metadata_names():
 _INSTALLED = textwrap.dedent("""
     import json
     import infodropout_tf
-    from infodropout_tf import sweeps
+    from infodropout_tf.results import sweeps
     from infodropout_tf.training import config
     print(json.dumps({
         "package": infodropout_tf.__file__,

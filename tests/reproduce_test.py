@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from infodropout_tf import reproduce
-from infodropout_tf import sweeps
+from infodropout_tf.results import reproduce
+from infodropout_tf.results import sweeps
 from infodropout_tf.results import run_folder
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
@@ -119,7 +119,7 @@ def test_command_line_errors_are_one_line(capsys, tmp_path):
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     (configs / "sweeps" / "typo.py").write_text(
-        "from infodropout_tf.sweeps import Run\n"
+        "from infodropout_tf.results.sweeps import Run\n"
         "def get_runs(data_dir):\n"
         "    return [Run('typo', 'testing.py', {'optimizer.learning_rat': 0.1})]\n")
     status, line = _main_error(capsys, ["run", "plane", "typo", "--root", root,
@@ -134,7 +134,7 @@ def test_runs_pattern_selects_the_runs_to_train(tmp_path, capsys):
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     (configs / "sweeps" / "widths.py").write_text(
-        "from infodropout_tf.sweeps import Run\n"
+        "from infodropout_tf.results.sweeps import Run\n"
         "def get_runs(data_dir):\n"
         f"    return [Run(f'net_k{{k}}_s{{s}}', 'testing.py', {{'seed': 10 * k + s}}, "
         f"trainer={trainer!r})\n"
@@ -627,7 +627,7 @@ def _sweep(tmp_path, runs):
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     (configs / "sweeps" / "signals.py").write_text(
-        "from infodropout_tf.sweeps import Run\n"
+        "from infodropout_tf.results.sweeps import Run\n"
         "def get_runs(data_dir):\n"
         f"    return [Run(name, 'testing.py', {{'seed': seed}}, trainer=trainer)\n"
         f"            for name, seed, trainer in {runs!r}]\n")
@@ -730,7 +730,7 @@ def test_the_real_trainer_stops_cleanly_and_frees_its_workdir(to_group, signum, 
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     (configs / "sweeps" / "tiny.py").write_text(
-        "from infodropout_tf.sweeps import Run\n"
+        "from infodropout_tf.results.sweeps import Run\n"
         "def get_runs(data_dir):\n"
         "    return [Run('tiny', 'testing.py', {'num_epochs': 3, 'steps_per_epoch': 100})]\n")
     command = [str(pathlib.Path(sys.executable).parent / "infodropout-reproduce"), "run", "tiny",

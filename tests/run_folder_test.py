@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from infodropout_tf import data
-from infodropout_tf import reproduce
-from infodropout_tf import sweeps
+from infodropout_tf.results import reproduce
+from infodropout_tf.results import sweeps
 from infodropout_tf.results import run_folder
 from infodropout_tf.workdir_files import WorkdirError
 

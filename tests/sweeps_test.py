@@ -6,7 +6,7 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from infodropout_tf import sweeps
+from infodropout_tf.results import sweeps
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane",
@@ -223,7 +223,7 @@ def test_unknown_rows_and_repeated_run_names_are_refused(tmp_path):
         sweeps.runs("cifar", str(CONFIGS))
     (tmp_path / "sweeps").mkdir()
     (tmp_path / "sweeps" / "twice.py").write_text(
-        "from infodropout_tf.sweeps import Run\n"
+        "from infodropout_tf.results.sweeps import Run\n"
         "def get_runs(data_dir):\n"
         "    return [Run('a', 'testing.py', {'seed': s}) for s in (0, 1)]\n")
     with pytest.raises(sweeps.SweepError, match=r"twice.py names several runs a;"):

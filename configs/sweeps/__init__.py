@@ -1,2 +1,2 @@
 """The runs of docs/results.md, one `get_runs(data_dir)` per row
-(`infodropout_tf.sweeps`); installed as `infodropout_tf.configs.sweeps`."""
+(`infodropout_tf.results.sweeps`); installed as `infodropout_tf.configs.sweeps`."""

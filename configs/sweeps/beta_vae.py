@@ -6,7 +6,7 @@ first drop of the paper's 300-epoch schedule). Results: docs/results.md,
 row 9.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 BETAS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 

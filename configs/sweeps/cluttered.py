@@ -13,7 +13,7 @@ writable tensorflow-datasets folder holding a prepared `mnist`) before
 the first run. Results: docs/results.md, row 3.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 BETAS = (1.0, 0.1, 0.3, 0.03)
 

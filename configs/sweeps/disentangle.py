@@ -9,7 +9,7 @@ by the 60,000 training examples, so beta is the price of a nat in units of
 information. Results: docs/results.md, row 6.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 BETAS = (1.0, 10.0, 100.0, 300.0, 1000.0, 10000.0)
 

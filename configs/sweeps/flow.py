@@ -9,7 +9,7 @@ whose noisy test error stays low (2.5%; 61% at beta 100). Results: docs/results.
 5.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 BETA = 10.0
 FRACTIONS = (0.0625, 0.125, 0.25, 0.5)

@@ -6,7 +6,7 @@ and 70). Smallest widths first, so that a sweep stopped part-way has
 whole widths. Results: docs/results.md, row 2.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 WIDTHS = (64, 128, 256, 512)
 NOISES = ("information", "binary", "constant_lognormal", "none")

@@ -12,7 +12,7 @@ first run. Each run is then tested again with the convolutional probe,
 under the row). Results: docs/results.md, row 7.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 BETAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
 

@@ -10,7 +10,7 @@ mixture component per example (ceiling log 10,000 = 9.21 nats), beside
 binning. Results: docs/results.md, row 4.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 
 def get_runs(data_dir):

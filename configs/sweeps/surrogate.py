@@ -21,7 +21,7 @@ logarithmically in Z), the compressed, high-error end of the trade-off;
 0.01 and 0.1 lie between.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 SURROGATES = ("squared_norm", "log_variance", "conditional_log_variance")
 GAMMAS = (0.001, 0.01, 0.1, 1.0)

@@ -11,7 +11,7 @@ gives. Smallest networks first: k = 1, then k = 2, 3.
 Results: docs/results.md, row 1.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 WIDTH_MULTIPLIERS = (1, 2, 3)
 LATENTS = ("gaussian", "information_dropout")

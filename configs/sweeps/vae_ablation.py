@@ -24,7 +24,7 @@ All runs have the same size; they run in this order, Gaussian first in
 each pair. Results: docs/results.md, row 1.
 """
 
-from infodropout_tf.sweeps import Run
+from infodropout_tf.results.sweeps import Run
 
 # Row 1's model: what every run starts from.
 TODAY = {"model.activation": "relu", "model.decoder_input": "z", "model.max_alpha": 1.0,

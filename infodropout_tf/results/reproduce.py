@@ -52,7 +52,7 @@ import subprocess
 import sys
 import threading
 
-from infodropout_tf import sweeps
+from infodropout_tf.results import sweeps
 from infodropout_tf.training import interrupts
 from infodropout_tf.workdir_files import WorkdirError
 

@@ -4,12 +4,12 @@ The experiments of `docs/results.md` are defined next to the config files
 they override, one file per row of the results page,
 `configs/sweeps/<row>.py`, found by its file name as the config files are.
 Each defines `get_runs(data_dir)`, returning a list of `Run`s;
-`infodropout-reproduce` (`infodropout_tf/reproduce.py`) trains them and
+`infodropout-reproduce` (`infodropout_tf/results/reproduce.py`) trains them and
 draws their figures. The configs folder is by default the one installed
 with the package (`config.packaged_configs_dir()`, the checkout's
 `configs/` in an editable install), or any folder laid out like it.
 
-    from infodropout_tf import sweeps
+    from infodropout_tf.results import sweeps
 
     for run in sweeps.runs("vae"):
         print(run.name, run.command())
@@ -161,7 +161,7 @@ def runs(row, configs_dir=None, data_dir=""):
     except Exception as error:  # a sweep file is user code: any error is its own
         raise SweepError(f"{path} failed to load: {type(error).__name__}: {error}") from error
     if not all(isinstance(run, Run) for run in row_runs):
-        raise SweepError(f"{path}: get_runs() must return a list of infodropout_tf.sweeps.Run.")
+        raise SweepError(f"{path}: get_runs() must return a list of infodropout_tf.results.sweeps.Run.")
     names = [run.name for run in row_runs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
