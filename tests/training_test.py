@@ -338,8 +338,9 @@ def test_mixed_bfloat16_trains_the_testing_config_with_float32_kls(tmp_path, tes
 
 
 def test_a_model_that_fails_to_build_leaves_the_dtype_policy_as_it_was(tmp_path, testing_config):
-    config = testing_config(dtype_policy="mixed_bfloat16", **{"model.width": 0})
-    with pytest.raises(config_lib.ConfigError, match="`width`"):
+    # A value the config's ranges let through and the model's builder refuses.
+    config = testing_config(dtype_policy="mixed_bfloat16", **{"model.max_alpha": -1.0})
+    with pytest.raises(config_lib.ConfigError, match="`max_alpha`"):
         trainer.train_and_evaluate(config, str(tmp_path / "run"))
     assert keras.config.dtype_policy().name == "float32"
 
