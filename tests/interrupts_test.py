@@ -44,10 +44,19 @@ def test_the_commands_are_recognised_and_nothing_else(argv, orig_argv, expected,
     assert interrupts.is_command() is expected
 
 
+def _default_sigint():
+    """Ctrl-C as a terminal's foreground command gets it: a test runner
+    started in the background of a shell ignores SIGINT, and its children
+    would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def signal_handlers():
-    """Puts back SIGINT's and SIGTERM's handlers after the test."""
+    """Python's own SIGINT handler during the test (see `_default_sigint`);
+    SIGINT's and SIGTERM's handlers put back after it."""
     saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     for signum, handler in saved.items():
         signal.signal(signum, handler)
@@ -104,7 +113,7 @@ def _interrupted_at_import(command, module, tmp_path):
     environment = dict(os.environ, PYTHONPATH=str(site), INTERRUPT_AT_IMPORT=module,
                        TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600,
-                          cwd=tmp_path)
+                          cwd=tmp_path, preexec_fn=_default_sigint)
 
 
 def _commands(tmp_path):
@@ -162,7 +171,8 @@ def test_ctrl_c_while_the_model_is_built_ends_with_one_line_and_exit_130(tmp_pat
         apps.run_train()
         """)
     process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=600)
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=600,
+                             preexec_fn=_default_sigint)
     assert "Traceback" not in process.stderr, process.stderr[-3000:]
     assert process.returncode == 130, process.stderr[-3000:]
     assert process.stderr.strip().splitlines()[-1] == (

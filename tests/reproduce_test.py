@@ -736,10 +736,12 @@ def test_the_real_trainer_stops_cleanly_and_frees_its_workdir(to_group, signum, 
     command = [str(pathlib.Path(sys.executable).parent / "infodropout-reproduce"), "run", "tiny",
                "--root", str(root), "--configs", str(configs)]
     # In a session of its own, as a terminal's foreground job, whose group
-    # a Ctrl-C reaches whole.
+    # a Ctrl-C reaches whole, and with Ctrl-C's default action, which a
+    # test runner started in a shell's background would pass on ignored.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-                               start_new_session=True)
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     trainers = []
     try:
         lock, log = root / "tiny" / ".lock", root / "tiny" / "training_log.csv"
