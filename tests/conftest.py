@@ -328,3 +328,19 @@ def layer_contract(tmp_path):
             assert layer.supports_masking and layer.compute_mask(inputs, mask) is mask
 
     return check
+
+
+@pytest.fixture
+def reproduce_error(capsys):
+    """Runs `infodropout-reproduce` with `argv`, which must fail: returns its
+    exit status and its one error line (asserting there is only one)."""
+    from infodropout_tf.results import reproduce
+
+    def run(argv):
+        with pytest.raises(SystemExit) as raised:
+            reproduce.main(argv)
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1, lines
+        return raised.value.code, lines[0]
+
+    return run

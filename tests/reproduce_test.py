@@ -97,22 +97,14 @@ def test_without_configs_the_runs_name_the_packaged_configs(tmp_path, capsys):
         f"$ {trainer} --config=testing --config.seed=2 --workdir={root}/fresh\n")
 
 
-def _main_error(capsys, argv):
-    with pytest.raises(SystemExit) as raised:
-        reproduce.main(argv)
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return raised.value.code, lines[0]
-
-
-def test_command_line_errors_are_one_line(capsys, tmp_path):
+def test_command_line_errors_are_one_line(reproduce_error, capsys, tmp_path):
     root = str(tmp_path / "nonexistent")
-    status, line = _main_error(capsys, ["report", "vae", "--root", root, "--configs", str(CONFIGS)])
+    status, line = reproduce_error(["report", "vae", "--root", root, "--configs", str(CONFIGS)])
     assert status == 1
     assert line == (f"error: no finished run of row 'vae' in {root}; run "
                     f"`infodropout-reproduce run vae --root {root}` first.")
 
-    status, line = _main_error(capsys, ["run", "cifar", "--root", root, "--configs", str(CONFIGS)])
+    status, line = reproduce_error(["run", "cifar", "--root", root, "--configs", str(CONFIGS)])
     assert status == 2 and line.startswith("error: Unknown row 'cifar'")
 
     # A misspelt override in a later row stops `run` before any row trains.
@@ -122,14 +114,14 @@ def test_command_line_errors_are_one_line(capsys, tmp_path):
         "from infodropout_tf.results.sweeps import Run\n"
         "def get_runs(data_dir):\n"
         "    return [Run('typo', 'testing.py', {'optimizer.learning_rat': 0.1})]\n")
-    status, line = _main_error(capsys, ["run", "plane", "typo", "--root", root,
+    status, line = reproduce_error(["run", "plane", "typo", "--root", root,
                                         "--configs", str(configs)])
     assert status == 2
     assert "no field `optimizer.learning_rat`. Did you mean `optimizer.learning_rate`?" in line
     assert not os.path.exists(root)
 
 
-def test_runs_pattern_selects_the_runs_to_train(tmp_path, capsys):
+def test_runs_pattern_selects_the_runs_to_train(reproduce_error, tmp_path, capsys):
     trainer, root = _fake_trainer(tmp_path), str(tmp_path / "root")
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
@@ -150,12 +142,12 @@ def test_runs_pattern_selects_the_runs_to_train(tmp_path, capsys):
     assert _calls(root)[2:] == [[f"--config={configs}/testing.py", "--config.seed=22",
                                  f"--workdir={root}/net_k2_s2"]]
 
-    status, line = _main_error(capsys, ["run", "widths", "--runs", "net_k3_*", "--root", root,
+    status, line = reproduce_error(["run", "widths", "--runs", "net_k3_*", "--root", root,
                                         "--configs", str(configs)])
     assert status == 2
     assert line == ("error: --runs 'net_k3_*' matches none of the runs "
                     "(widths: net_k1_s0, net_k1_s2, net_k2_s0, net_k2_s2).")
-    status, line = _main_error(capsys, ["report", "widths", "--runs", "net_k1_*", "--root", root,
+    status, line = reproduce_error(["report", "widths", "--runs", "net_k1_*", "--root", root,
                                         "--configs", str(configs)])
     assert status == 2 and line.startswith("error: --runs selects runs to train;")
     assert len(_calls(root)) == 3
@@ -666,12 +658,12 @@ def signals_to_self():
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_running_trainer_and_the_sweep_with_one_line(
-        signum, tmp_path, capsys, signals_to_self):
+        reproduce_error, signum, tmp_path, capsys, signals_to_self):
     trainer, root = _stoppable_trainer(tmp_path), tmp_path / "root"
     configs = _sweep(tmp_path, [("first", 0, trainer), ("second", 0, trainer)])
     signals_to_self(root / "first.ready", signum)
     started = time.time()
-    status, line = _main_error(capsys, ["run", "signals", "--root", str(root),
+    status, line = reproduce_error(["run", "signals", "--root", str(root),
                                         "--configs", configs])
     assert signals_to_self.received == []  # the command's own handler had it
     assert time.time() - started < 20  # not the trainer's 30 s
@@ -687,11 +679,12 @@ def test_a_signal_stops_the_running_trainer_and_the_sweep_with_one_line(
     assert signal.getsignal(signum) is signals_to_self.handler
 
 
-def test_a_second_signal_stops_a_trainer_that_does_not_stop(tmp_path, capsys, signals_to_self):
+def test_a_second_signal_stops_a_trainer_that_does_not_stop(reproduce_error, tmp_path, capsys,
+                                                            signals_to_self):
     trainer, root = _stoppable_trainer(tmp_path), tmp_path / "root"
     configs = _sweep(tmp_path, [("stubborn", 1, trainer)])
     signals_to_self(root / "stubborn.ready", signal.SIGTERM, signal.SIGTERM)
-    status, line = _main_error(capsys, ["run", "signals", "--root", str(root),
+    status, line = reproduce_error(["run", "signals", "--root", str(root),
                                         "--configs", configs])
     assert status == 143
     assert line.startswith("error: interrupted by SIGTERM: run stubborn stopped (killed by "

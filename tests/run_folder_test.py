@@ -45,14 +45,6 @@ def test_a_damaged_training_log_is_one_line_naming_it(tmp_path, content, expecte
     assert str(caught.value) == f"{path}{expected}. {FIX}"
 
 
-def _main_error(capsys, argv):
-    with pytest.raises(SystemExit) as raised:
-        reproduce.main(argv)
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return raised.value.code, lines[0]
-
-
 @pytest.mark.parametrize("name, content, expected", [
     ("metrics.json", "[0.02]", "holds a JSON array, where a JSON object is expected"),
     ("metrics.json", '{"deterministic_error": "2%"}',
@@ -61,8 +53,8 @@ def _main_error(capsys, argv):
                                            "expected"),
     ("config.json", "[80]", "holds a JSON array, where a JSON object is expected"),
 ])
-def test_report_names_a_run_file_out_of_range_in_one_line(tmp_path, capsys, name, content,
-                                                          expected):
+def test_report_names_a_run_file_out_of_range_in_one_line(reproduce_error, tmp_path, capsys,
+                                                          name, content, expected):
     root, output = tmp_path / "root", tmp_path / "results"
     (run,) = [run for run in sweeps.runs("mlp_width", str(CONFIGS))
               if run.name == "mlp80_w64_information_s0"]
@@ -71,7 +63,7 @@ def test_report_names_a_run_file_out_of_range_in_one_line(tmp_path, capsys, name
     (workdir / "metrics.json").write_text(json.dumps({"deterministic_error": 0.02}))
     (workdir / "config.json").write_text(json.dumps({"num_epochs": 80}))
     (workdir / name).write_text(content)
-    status, line = _main_error(capsys, ["report", "mlp_width", "--root", str(root),
+    status, line = reproduce_error(["report", "mlp_width", "--root", str(root),
                                         "--output", str(output), "--configs", str(CONFIGS)])
     assert status == 1
     assert line == f"error: {workdir / name} {expected}. {FIX}"
