@@ -404,3 +404,22 @@ def test_dataset_binarization_of_the_training_images(shared_data_dir, binarizati
     static.dataset.data_dir, static.dataset.binarization = shared_data_dir, "static"
     assert np.array_equal(test_first, np.concatenate(
         [x for x, _ in experiment.load_split(static, "test[:200]", 100, False).as_numpy_iterator()]))
+
+
+def rate_at(optimizer, step):
+    optimizer.iterations.assign(step)
+    return float(optimizer.learning_rate)
+
+
+def test_the_optimizer_decays_every_few_epochs_or_at_boundaries():
+    # Alemi et al.'s VIB schedule: Adam (beta_1 0.5), the rate times 0.97
+    # every 2 epochs, here of 600 steps.
+    config = config_lib.from_file(config_lib.resolve("mnist_vib"))
+    optimizer = experiment.make_optimizer(config, steps_per_epoch=600)
+    assert isinstance(optimizer, keras.optimizers.Adam) and optimizer.beta_1 == 0.5
+    rates = [rate_at(optimizer, step) for step in (0, 1199, 1200, 3600)]
+    np.testing.assert_allclose(rates, [1e-4, 1e-4, 0.97e-4, 0.97**3 * 1e-4], rtol=1e-6)
+    config.optimizer.decay_every, config.optimizer.boundaries = 0, (1, 3)
+    optimizer = experiment.make_optimizer(config, steps_per_epoch=600)
+    rates = [rate_at(optimizer, step) for step in (599, 600, 1800)]
+    np.testing.assert_allclose(rates, [1e-4, 0.97e-4, 0.97**2 * 1e-4], rtol=1e-6)

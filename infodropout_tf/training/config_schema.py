@@ -164,6 +164,10 @@ FIELDS = {
     "dataset.name": Field("mnist", _one_of(DATASETS), "tensorflow-datasets name"),
     "dataset.data_dir": Field("", _text(non_empty=False),
                               "tfds folder; empty: $TFDS_DATA_DIR, then ~/tensorflow_datasets"),
+    # A dataset tensorflow-datasets can fetch and that is not prepared in
+    # the data directory is downloaded there, as `tfds.load` does, unless
+    # this is False (offline clusters: prepare it first, docs/data.md).
+    "dataset.download": Field(True, _boolean(), "download a missing tfds dataset"),
     "dataset.train_split": Field("train", _text(), "tfds split trained on"),
     "dataset.test_split": Field("test", _text(), "tfds split evaluated on"),
     "dataset.label_key": Field("label", _text(), "feature holding the label"),
@@ -228,6 +232,11 @@ FIELDS = {
                                             "increasing positive epochs, e.g. (30, 60)"),
                                   "epochs at which the learning rate decays"),
     "optimizer.decay": Field(0.1, _positive_number(), "factor of each decay"),
+    # Alemi et al.'s VIB schedule: the rate times 0.97 every 2 epochs
+    # (decay_every = 2, decay = 0.97); 0 keeps only `boundaries`.
+    "optimizer.decay_every": Field(0, _integer(0), "epochs between decays; 0: none"),
+    "optimizer.beta_1": Field(0.9, Range(lambda v: _is_number(v) and 0 <= v < 1,
+                                         "a number in [0, 1)"), "adam's first-moment decay"),
     # Precision and XLA, for every strategy (README "Precision and XLA").
     "dtype_policy": Field("float32", _one_of(DTYPE_POLICIES),
                           "the Keras dtype policy the model is built under"),
@@ -322,3 +331,7 @@ def validate(config):
             f"config field `model.beta_schedule.name` is "
             f"{flat['model.beta_schedule.name']!r}, a ramp to `model.beta`, which this config "
             "does not set; set config.model.beta in the config file.")
+    if flat["optimizer.decay_every"] and flat["optimizer.boundaries"]:
+        raise ConfigError(
+            "config fields `optimizer.decay_every` and `optimizer.boundaries` are both set; "
+            "decay the learning rate either every few epochs or at given epochs, not both.")

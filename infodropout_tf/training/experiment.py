@@ -101,7 +101,8 @@ def model_config(config, num_train):
 
 
 def make_optimizer(config, steps_per_epoch):
-    """SGD (momentum, Nesterov) or Adam, the rate divided at `boundaries` epochs."""
+    """SGD (momentum, Nesterov) or Adam; the rate is multiplied by `decay`
+    at each epoch of `boundaries`, or every `decay_every` epochs."""
     settings = config.optimizer
     learning_rate = settings.learning_rate
     if settings.boundaries:
@@ -110,10 +111,14 @@ def make_optimizer(config, steps_per_epoch):
             [settings.learning_rate * settings.decay**i
              for i in range(len(settings.boundaries) + 1)],
         )
+    elif settings.decay_every:
+        learning_rate = keras.optimizers.schedules.ExponentialDecay(
+            settings.learning_rate, decay_steps=settings.decay_every * steps_per_epoch,
+            decay_rate=settings.decay, staircase=True)
     if settings.name == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=settings.momentum,
                                     nesterov=settings.nesterov)
-    return keras.optimizers.Adam(learning_rate)
+    return keras.optimizers.Adam(learning_rate, beta_1=settings.beta_1)
 
 
 @contextlib.contextmanager
