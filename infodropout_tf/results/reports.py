@@ -1,7 +1,8 @@
 """The numbers and figures of docs/results.md, read from finished runs.
 
 One function per row of the results page, in a module per family of rows
-(`reports_vae`, `reports_classifiers`, `reports_planes`). Each takes the
+(`reports_vae`, `reports_vae_ablation`, `reports_classifiers`,
+`reports_planes`, `reports_vib`). Each takes the
 row's finished runs, as `(sweeps.Run, workdir)` pairs, and the output
 folder, and writes `<row>.json` (the numbers quoted on the page) and
 `<row>.png` there; the runs are told apart by their overrides, so a row
@@ -16,13 +17,16 @@ figure is written by `plots.write`.
 from infodropout_tf.results import reports_classifiers
 from infodropout_tf.results import reports_planes
 from infodropout_tf.results import reports_vae
+from infodropout_tf.results import reports_vae_ablation
+from infodropout_tf.results import reports_vib
 
 REPORTS = {"vae": reports_vae.vae, "beta_vae": reports_vae.beta_vae,
+           "vae_ablation": reports_vae_ablation.vae_ablation,
            "mlp_width": reports_classifiers.mlp_width,
            "cluttered": reports_classifiers.cluttered,
            "occlusion": reports_classifiers.occlusion,
            "disentangle": reports_classifiers.disentangle,
            "plane": reports_planes.plane, "flow": reports_classifiers.flow,
-           "surrogate": reports_planes.surrogate}
+           "surrogate": reports_planes.surrogate, "vib": reports_vib.vib}
 # The reports that also take the runs still training or interrupted.
 SHOW_UNFINISHED_RUNS = {"vae"}

@@ -29,7 +29,7 @@ PAPER_VAE = {"k1": {"gaussian": -98.8, "information_dropout": -100.0},
 ACTIVE_UNIT_KL = 0.05
 
 
-def _vae_latent(workdir):
+def latent_summary(workdir):
     """The latent of a trained VAE on the first 1,000 test images.
 
     The data that explain how the information-dropout VAE's bound compares
@@ -62,10 +62,13 @@ def _vae_latent(workdir):
     if model.latent_type == "gaussian":
         return summary, np.sort(unit_kl)[::-1], None
     alpha = np.asarray(posterior.scale)
+    # The prior over log z: one (mu, sigma) for the original's prior, one
+    # per unit for `prior="log_normal_per_unit"`.
+    prior = model.latent.prior.distribution().distribution
     alpha_upper = float(model.latent.alpha_upper)
     summary["latent"] = {
-        "prior_mu": float(np.asarray(model.latent.prior.mu)),
-        "prior_sigma": float(np.asarray(model.latent.prior.sigma)),
+        "prior_mu": _value_or_range(prior.loc),
+        "prior_sigma": _value_or_range(prior.scale),
         "mean_alpha_of_active_units": float(alpha[:, active].mean()) if active_kl.size else None,
         "mean_alpha_of_idle_units": float(alpha[:, ~active].mean()) if idle_kl.size else None,
         "alpha_upper": alpha_upper,
@@ -75,7 +78,16 @@ def _vae_latent(workdir):
     return summary, np.sort(unit_kl)[::-1], alpha.ravel()
 
 
-def _test_elbo_curve(log):
+def _value_or_range(parameter):
+    """A scalar parameter as a float; a per-unit one as its mean and range."""
+    values = np.asarray(parameter, dtype=float)
+    if values.size == 1:
+        return float(values)
+    return {"mean": float(values.mean()), "min": float(values.min()),
+            "max": float(values.max())}
+
+
+def test_elbo_curve(log):
     """The test ELBO after each epoch, from a VAE's training log."""
     return -(log["val_reconstruction"] + log["val_kl"])
 
@@ -123,7 +135,7 @@ def vae(finished, output, unfinished=()):
             if latent not in runs[k, static]:
                 continue
             workdir, log, done = runs[k, static][latent]
-            curve = curves[k, static][latent] = _test_elbo_curve(log)
+            curve = curves[k, static][latent] = test_elbo_curve(log)
             axis.plot(log["epoch"] + 1, curve, color=color, marker="." if len(curve) < 10 else None,
                       label=f"{latent} (here)")
             axis.axhline(PAPER_VAE[f"k{k}"][latent], color=color, linestyle="--",
@@ -145,12 +157,12 @@ def vae(finished, output, unfinished=()):
                            "iwae": metrics["iwae_log_likelihood"],
                            "iwae_samples": config["iwae_samples"],
                            "iwae_examples": config["iwae_examples"]}
-            latent_summary, unit_kl, alpha = _vae_latent(workdir)
-            row[latent].update(latent_summary)
+            latent_row, unit_kl, alpha = latent_summary(workdir)
+            row[latent].update(latent_row)
             units_axis.plot(np.arange(1, unit_kl.size + 1), unit_kl, color=color,
                             linestyle=linestyle, label=f"{latent}, {name}")
             if alpha is not None:
-                alpha_axis.hist(alpha, bins=50, range=(0, latent_summary["latent"]["alpha_upper"]),
+                alpha_axis.hist(alpha, bins=50, range=(0, latent_row["latent"]["alpha_upper"]),
                                 histtype="step", linestyle=linestyle, label=name)
         all_done = all(done for _, _, done in runs[k, static].values())
         if len(row) == 2 and all_done:
