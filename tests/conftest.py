@@ -40,6 +40,22 @@ def _fresh_keras_state():
     keras.config.set_dtype_policy("float32")
 
 
+@pytest.fixture(autouse=True)
+def _no_downloads(monkeypatch):
+    """Tests never download: a loader that would fetch a dataset gets the
+    error of a machine without network at once (download_test.py replaces
+    this with the downloads it simulates)."""
+    import requests
+    import tensorflow_datasets as tfds
+
+    def offline(self, url_or_urls, *args, **kwargs):
+        raise requests.exceptions.ConnectionError(
+            f"tests never download (conftest.py): {url_or_urls}")
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download", offline)
+    monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract", offline)
+
+
 def load_mnist(split, num_examples):
     """The first `num_examples` of real MNIST, float32 in [0, 1], (n, 28, 28, 1).
 

@@ -156,13 +156,13 @@ def test_load_epochs_refuses_bad_epochs_and_sizes(shared_data_dir):
 
 def test_missing_data_dir(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"data_dir .*missing.* does not exist"):
-        data.load("mnist", data_dir=str(tmp_path / "missing"))
+        data.load("mnist", data_dir=str(tmp_path / "missing"), download=False)
 
 
 def test_dataset_not_prepared_fails_at_once_with_the_command(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r"'cifar10'.*not prepared.*prepare cifar10 --from DIR"):
-        data.load("cifar10", data_dir=str(tmp_path))
+        data.load("cifar10", data_dir=str(tmp_path), download=False)
     with pytest.raises(FileNotFoundError, match=r"'mnist'.*not prepared"):
         data.prepare("cluttered_mnist", str(tmp_path))
     assert os.listdir(tmp_path) == []

@@ -1,8 +1,11 @@
 """Batched, shuffled, prefetched `tf.data` pipelines for every experiment.
 
-All data goes through tensorflow-datasets and is read from a prepared
-`data_dir`; nothing is ever downloaded (clusters without internet prepare
-the data with `python -m infodropout_tf.data prepare`, see `prepare.py`).
+All data goes through tensorflow-datasets and is read from `data_dir`. A
+dataset missing there is prepared first, as `tfds.load` does: MNIST and
+CIFAR-10 downloaded by tensorflow-datasets, the generated datasets generated
+from them (`download.py`); `download=False` refuses instead. Clusters
+without internet prepare the data with `python -m infodropout_tf.data
+prepare` (`prepare.py`).
 
 | name | examples | pixels |
 | --- | --- | --- |
@@ -27,6 +30,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from infodropout_tf import _validation
+from infodropout_tf.data import download as downloads
 from infodropout_tf.data import zca
 from infodropout_tf.data.cluttered_mnist import ClutteredMnist
 from infodropout_tf.data.cluttered_mnist import ClutteredMnistConfig
@@ -41,6 +45,9 @@ DATASETS = ("mnist", "binarized_mnist", "cifar10", "cluttered_mnist", "occluded_
 SOURCES = {"mnist": "mnist", "binarized_mnist": "mnist", "cifar10": "cifar10",
            "cluttered_mnist": "cluttered_mnist", "occluded_cifar10": "occluded_cifar10",
            "occluded_mnist": "occluded_mnist"}
+# What each generated dataset is made from.
+REQUIREMENTS = {"cluttered_mnist": ("mnist",), "occluded_cifar10": ("cifar10", "mnist"),
+                "occluded_mnist": ("mnist",)}
 SHUFFLE_BUFFER = 10_000
 
 
@@ -48,11 +55,16 @@ def check_name(name):
     _validation.one_of("name", name, DATASETS)
 
 
-def resolve_data_dir(data_dir):
-    """`data_dir`, else $TFDS_DATA_DIR, else ~/tensorflow_datasets; must exist."""
+def default_data_dir(data_dir):
+    """`data_dir`, else $TFDS_DATA_DIR, else ~/tensorflow_datasets."""
     if data_dir is None:
         data_dir = os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
-    data_dir = os.fspath(data_dir)
+    return os.fspath(data_dir)
+
+
+def resolve_data_dir(data_dir):
+    """`default_data_dir(data_dir)`, which must exist."""
+    data_dir = default_data_dir(data_dir)
     if not os.path.isdir(data_dir):
         raise FileNotFoundError(
             f"data_dir {data_dir} does not exist. Pass the tensorflow-datasets "
@@ -93,20 +105,31 @@ def builder(name, data_dir, **config):
     return tfds.builder(source, data_dir=data_dir)
 
 
-def require_prepared(dataset_builder, name, data_dir):
-    if dataset_builder.is_prepared():
-        return
+def offline_command(name, data_dir):
+    """How to prepare dataset `name` in `data_dir` without internet."""
     source = SOURCES[name]
     if source in ("mnist", "cifar10"):
-        how = (f"python -m infodropout_tf.data prepare {source} --from DIR "
-               f"--data_dir {data_dir}, with DIR holding the archives downloaded by hand "
-               "(see `python -m infodropout_tf.data prepare --help`)")
-    else:
-        how = (f"python -m infodropout_tf.data prepare {source} --data_dir {data_dir} "
-               "with the same generation options, after preparing its sources")
+        return (f"python -m infodropout_tf.data prepare {source} --from DIR "
+                f"--data_dir {data_dir}, with DIR holding the archives downloaded by hand "
+                "(see `python -m infodropout_tf.data prepare --help`)")
+    return (f"python -m infodropout_tf.data prepare {source} --data_dir {data_dir} "
+            "with the same generation options, after preparing its sources")
+
+
+def require_prepared(dataset_builder, name, data_dir, download_refused=False):
+    """Raises FileNotFoundError, naming the fix, if the dataset is not prepared.
+
+    `download_refused`: the loader was asked not to download, so the
+    message also names the switch that would.
+    """
+    if dataset_builder.is_prepared():
+        return
+    fetch = (" or let the loader fetch it: download=True (in a config "
+             "--config.dataset.download=True)" if download_refused else "")
     raise FileNotFoundError(
         f"Dataset {name!r} ({dataset_builder.info.full_name}) is not prepared in "
-        f"{data_dir}, and nothing is downloaded. Prepare it with: {how}."
+        f"{data_dir}, and nothing is downloaded. Prepare it with: "
+        f"{offline_command(name, data_dir)}{fetch}."
     )
 
 
@@ -150,11 +173,27 @@ def _binarize(seed, static):
     return draw
 
 
-def _prepared_builder(name, data_dir, config):
+def _prepared_builder(name, data_dir, config, download):
+    """The dataset's builder, prepared first if missing and `download` allows."""
     check_name(name)
-    data_dir = resolve_data_dir(data_dir)
-    dataset_builder = builder(name, data_dir, **config)
-    require_prepared(dataset_builder, name, data_dir)
+    if not isinstance(download, bool):
+        raise _validation.error("download", "True or False", f"download={download!r}")
+    if not download:
+        data_dir = resolve_data_dir(data_dir)
+        dataset_builder = builder(name, data_dir, **config)
+        require_prepared(dataset_builder, name, data_dir, download_refused=True)
+        return dataset_builder
+    data_dir = default_data_dir(data_dir)
+    downloads.check_data_dir(data_dir)
+    dataset_builder = builder(name, data_dir, **config)  # options checked before any download
+    if not dataset_builder.is_prepared():
+        made_from = REQUIREMENTS.get(SOURCES[name], ())
+        for source in made_from:
+            source_builder = builder(source, data_dir)
+            if not source_builder.is_prepared():
+                downloads.fetch(source_builder, source, data_dir, offline_command(source, data_dir))
+        downloads.fetch(dataset_builder, name, data_dir, offline_command(name, data_dir),
+                        made_from=made_from)
     return dataset_builder
 
 
@@ -206,9 +245,10 @@ def load(
     label_key="label",
     binarization=None,
     zca_dir=None,
+    download=True,
     **config,
 ):
-    """Returns a batched, prefetched `tf.data.Dataset` of a prepared dataset.
+    """Returns a batched, prefetched `tf.data.Dataset` of a dataset.
 
     Each pass over the dataset is shuffled anew (and, for dynamically
     binarised training images, binarised anew), in an order that depends on
@@ -220,7 +260,7 @@ def load(
         name: One of `DATASETS`.
         split: A tensorflow-datasets split, e.g. `"train"`, `"test"`,
             `"train[:90%]"`.
-        data_dir: Prepared tensorflow-datasets directory; defaults to
+        data_dir: tensorflow-datasets directory; defaults to
             $TFDS_DATA_DIR, then ~/tensorflow_datasets.
         batch_size: Positive integer, the global batch size.
         shuffle: Boolean; defaults to True for training splits. Files and
@@ -238,6 +278,12 @@ def load(
             training splits) or `"static"` (default otherwise).
         zca_dir: Where the ZCA matrix of `cifar10` / `occluded_cifar10` is
             stored and reused; defaults to the prepared dataset's folder.
+        download: Boolean. True prepares a dataset missing from `data_dir`
+            first, as `tfds.load` does, with one line on stderr: `mnist` and
+            `cifar10` are downloaded by tensorflow-datasets (`data_dir` is
+            created if missing), the generated datasets are generated from
+            them (downloaded first if missing). False reads only prepared
+            data, for clusters without internet (see `prepare`).
         **config: Generation options of `cluttered_mnist`,
             `occluded_cifar10` and `occluded_mnist` (see `builder`).
 
@@ -247,11 +293,16 @@ def load(
     Raises:
         ValueError: unknown dataset, options or label key, or a batch size
             that is not a positive integer.
-        FileNotFoundError: missing `data_dir` or dataset not prepared (the
-            message says how to prepare it offline).
+        FileNotFoundError: with `download=False`, missing `data_dir` or
+            dataset not prepared (the message says how to prepare it
+            offline).
+        download.DownloadError: the download failed, e.g. without
+            network (the message names what failed and how to prepare the
+            dataset offline; nothing is left in `data_dir`).
+        NotADirectoryError: `data_dir` is, or lies under, a file.
     """
     _validation.positive_int("batch_size", batch_size)
-    dataset_builder = _prepared_builder(name, data_dir, config)
+    dataset_builder = _prepared_builder(name, data_dir, config, download)
     training = split.startswith("train")
     shuffle = training if shuffle is None else shuffle
     drop_remainder = training if drop_remainder is None else drop_remainder
@@ -301,6 +352,7 @@ def load_epochs(
     label_key="label",
     binarization="dynamic",
     zca_dir=None,
+    download=True,
     **config,
 ):
     """Training batches of epochs `first_epoch` to `num_epochs - 1`, in order.
@@ -316,8 +368,8 @@ def load_epochs(
 
     Args:
         name, split, data_dir, batch_size, seed, cache, as_dict, label_key,
-            binarization, zca_dir, **config: As for `load`; `binarization`
-            defaults to `"dynamic"`.
+            binarization, zca_dir, download, **config: As for `load`;
+            `binarization` defaults to `"dynamic"`.
         first_epoch: Integer >= 0, the first epoch (0-based) to yield.
         num_epochs: Integer >= first_epoch, one past the last epoch.
         steps_per_epoch: Positive integer, batches per epoch.
@@ -333,7 +385,7 @@ def load_epochs(
     _validation.positive_int("steps_per_epoch", steps_per_epoch)
     first_epoch = _validation.non_negative_int("first_epoch", first_epoch)
     num_epochs = _validation.int_in("num_epochs", num_epochs, first_epoch)
-    dataset_builder = _prepared_builder(name, data_dir, config)
+    dataset_builder = _prepared_builder(name, data_dir, config, download)
     # Only an epoch that reads the whole split completes the cache; shorter
     # ones would fill it partly and discard it every epoch.
     num_examples = dataset_builder.info.splits[split].num_examples
@@ -362,8 +414,9 @@ def load_epochs(
     return _as_pairs(data, as_dict, label_key)
 
 
-def num_examples(name, split="train", data_dir=None, **config):
-    """The number of examples of a prepared split (the N of the IB loss)."""
-    dataset_builder = _prepared_builder(name, data_dir, config)
+def num_examples(name, split="train", data_dir=None, download=True, **config):
+    """The number of examples of a split (the N of the IB loss); `download`
+    as for `load`."""
+    dataset_builder = _prepared_builder(name, data_dir, config, download)
     return dataset_builder.info.splits[split].num_examples
 

@@ -10,55 +10,18 @@ created are removed on failure.
 """
 
 import os
-import shutil
-import tempfile
 
 import tensorflow_datasets as tfds
 
 from infodropout_tf.data import pipelines
+from infodropout_tf.data.download import check_data_dir
+from infodropout_tf.data.download import new_directories
+from infodropout_tf.data.download import prepare_cleanly
 from infodropout_tf.data.offline_builders import OfflineCifar10
 from infodropout_tf.data.offline_builders import OfflineMnist
 
-# What each generated dataset is made from.
-REQUIREMENTS = {"cluttered_mnist": ("mnist",), "occluded_cifar10": ("cifar10", "mnist"),
-                "occluded_mnist": ("mnist",)}
+REQUIREMENTS = pipelines.REQUIREMENTS
 PREPARABLE = ("mnist", "cifar10", "cluttered_mnist", "occluded_cifar10", "occluded_mnist")
-
-
-def _check_data_dir(data_dir):
-    """Refuses a `data_dir` that is, or lies under, something not a folder.
-
-    Checked before anything is created, so that a file given by mistake
-    gives one line here instead of an `os.makedirs` error deep inside
-    tensorflow-datasets.
-    """
-    if not isinstance(data_dir, (str, os.PathLike)):
-        raise ValueError(
-            "Invalid value received for argument `data_dir`. Expected a path "
-            f"(str or os.PathLike). Received: data_dir={data_dir!r}"
-        )
-    given = os.path.abspath(os.fspath(data_dir))
-    path = given
-    # lexists: a dangling symbolic link is in the way as much as a file is.
-    while not os.path.lexists(path):
-        path = os.path.dirname(path)
-    if not os.path.isdir(path):
-        where = "exists and" if path == given else f"lies under {path}, which"
-        raise NotADirectoryError(
-            f"data_dir {given} {where} is not a folder. Pass the tensorflow-datasets "
-            "folder to prepare the data in (it is created if missing), e.g. "
-            "--data_dir ~/tensorflow_datasets."
-        )
-
-
-def _new_directories(path):
-    """The missing ancestors of `path` (itself included), outermost first."""
-    missing = []
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        missing.append(path)
-        path = os.path.dirname(path)
-    return list(reversed(missing))
 
 
 def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
@@ -102,7 +65,7 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
             f"{list(PREPARABLE)} (binarized_mnist is made from mnist when loaded). "
             f"Received: name={name!r}"
         )
-    _check_data_dir(data_dir)
+    check_data_dir(data_dir)
     # Only the CIFAR-10 archive has a checksum; accepting the opt-out for
     # another dataset would suggest a check that is not made.
     if not isinstance(verify_checksum, bool) or (not verify_checksum and name != "cifar10"):
@@ -119,7 +82,7 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
             )
         if config:
             raise ValueError(f"{name} takes no generation options; received {sorted(config)}.")
-        created = _new_directories(data_dir)
+        created = new_directories(data_dir)
         if name == "mnist":
             dataset_builder = OfflineMnist(source_dir=source_dir, data_dir=data_dir)
         else:
@@ -136,16 +99,7 @@ def prepare(name, data_dir, source_dir=None, *, verify_checksum=True, **config):
                 pipelines.builder(requirement, data_dir), requirement, data_dir
             )
         created = []
-    created += [d for d in _new_directories(dataset_builder.data_path) if d not in created]
-
-    try:
-        with tempfile.TemporaryDirectory() as downloads:
-            dataset_builder.download_and_prepare(
-                download_dir=downloads,
-                download_config=tfds.download.DownloadConfig(try_download_gcs=False),
-            )
-    except BaseException:
-        for directory in reversed(created):
-            shutil.rmtree(directory, ignore_errors=True)
-        raise
-    return os.fspath(dataset_builder.data_path)
+    return prepare_cleanly(
+        dataset_builder, created,
+        download_config=tfds.download.DownloadConfig(try_download_gcs=False),
+    )

@@ -19,7 +19,11 @@ from infodropout_tf.training.config_schema import plane_estimators
 
 
 def _data_options(config):
-    return {"data_dir": config.dataset.data_dir or None, **config.dataset.options.to_dict()}
+    # A report rereads config.json files of runs that predate
+    # `dataset.download`; they are read with its default.
+    return {"data_dir": config.dataset.data_dir or None,
+            "download": config.dataset.get("download", True),
+            **config.dataset.options.to_dict()}
 
 
 def num_train_examples(config):
