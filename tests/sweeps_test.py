@@ -10,7 +10,7 @@ from infodropout_tf.results import sweeps
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 ROWS = ["beta_vae", "cluttered", "disentangle", "flow", "mlp_width", "occlusion", "plane",
-        "surrogate", "vae", "vae_ablation"]
+        "surrogate", "vae", "vae_ablation", "vib"]
 
 # The commands of docs/results.md, written out by hand (data_dir "/data").
 COMMANDS = {

@@ -15,7 +15,8 @@ runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`;
 `report vae` also shows the runs still training or interrupted, at the
 last epoch they logged (the larger VAEs take many hours).
 Rows: the files of `configs/sweeps/` (beta_vae, cluttered, disentangle,
-flow, mlp_width, occlusion, plane, surrogate, vae), or `all`. `--runs
+flow, mlp_width, occlusion, plane, surrogate, vae, vae_ablation, vib), or
+`all`. `--runs
 PATTERN` trains only the runs whose names match the shell-style pattern
 (rows with none are left out), e.g. `run vae --runs 'vae_k1_*'` for the
 smallest VAEs first.
@@ -282,7 +283,8 @@ def _parser():
     parser.add_argument("action", choices=("run", "report"))
     parser.add_argument("rows", nargs="+", metavar="ROW",
                         help="a sweep of configs/sweeps/ (beta_vae, cluttered, disentangle, "
-                             "flow, mlp_width, occlusion, plane, surrogate, vae), or all")
+                             "flow, mlp_width, occlusion, plane, surrogate, vae, vae_ablation, vib), "
+                             "or all")
     parser.add_argument("--runs", default="*", metavar="PATTERN",
                         help="run: only the runs whose names match this shell-style pattern; "
                              "rows with none are left out (default: all the rows' runs)")
