@@ -16,9 +16,8 @@ runs' workdirs and writes `<ROW>.json` and `<ROW>.png` into `--output`;
 last epoch they logged (the larger VAEs take many hours).
 Rows: the files of `configs/sweeps/` (beta_vae, cluttered, disentangle,
 flow, mlp_width, occlusion, plane, surrogate, vae, vae_ablation, vib), or
-`all`. `--runs
-PATTERN` trains only the runs whose names match the shell-style pattern
-(rows with none are left out), e.g. `run vae --runs 'vae_k1_*'` for the
+`all`. `--runs PATTERN` trains only the runs whose names match the
+shell-style pattern (rows with none are left out), e.g. `run vae --runs 'vae_k1_*'` for the
 smallest VAEs first.
 
 The sweeps and the config files they name are those installed with the
@@ -283,8 +282,8 @@ def _parser():
     parser.add_argument("action", choices=("run", "report"))
     parser.add_argument("rows", nargs="+", metavar="ROW",
                         help="a sweep of configs/sweeps/ (beta_vae, cluttered, disentangle, "
-                             "flow, mlp_width, occlusion, plane, surrogate, vae, vae_ablation, vib), "
-                             "or all")
+                             "flow, mlp_width, occlusion, plane, surrogate, vae, vae_ablation, "
+                             "vib), or all")
     parser.add_argument("--runs", default="*", metavar="PATTERN",
                         help="run: only the runs whose names match this shell-style pattern; "
                              "rows with none are left out (default: all the rows' runs)")
