@@ -17,8 +17,8 @@ last epoch they logged (the larger VAEs take many hours).
 Rows: the files of `configs/sweeps/` (beta_vae, cluttered, disentangle,
 flow, mlp_width, occlusion, plane, surrogate, vae, vae_ablation, vib), or
 `all`. `--runs PATTERN` trains only the runs whose names match the
-shell-style pattern (rows with none are left out), e.g. `run vae --runs 'vae_k1_*'` for the
-smallest VAEs first.
+shell-style pattern (rows with none are left out), e.g. `run vae --runs
+'vae_k1_*'` for the smallest VAEs first.
 
 The sweeps and the config files they name are those installed with the
 package (the repository's `configs/`, as `infodropout_tf.configs`; in an
