@@ -41,6 +41,15 @@ def discretize(representations, num_bins=30, bin_size=None):
 def binning_information(representations, labels=None, num_bins=30, bin_size=None):
     """Binned I(X; T) and, with labels, I(T; Y), in nats.
 
+    For one layer's activations T of n distinct inputs X, against their
+    discrete labels Y. It is not an estimator of the information between
+    two continuous variables: `mutual_information_x` is the entropy of the
+    binned T, which equals I(X; T) only because T is a deterministic
+    function of X and every input is its own value of X, and `labels` are
+    treated as discrete classes (each distinct value one class). For two
+    continuous variables use `mine_lower_bound`, or
+    `gaussian_mutual_information` for jointly Gaussian ones.
+
     Args:
         representations: (n, ...) finite activations of n >= 1 distinct
             inputs.
