@@ -15,6 +15,10 @@ from which a caller may recover by other means (a backup falls back to
 its checkpoints, cut-short metrics are evaluated again). A file that
 parses but holds a wrong value is never recovered from silently.
 
+TensorBoard event files are read here too (`event_files`, `read_events`),
+by the trainer, which truncates them on resume, and by the reports, which
+read their scalars: one reading of the format and of what a damaged one is.
+
 Field checks are `(check, expected)` pairs, like the config's `RANGES`:
 `check(value)` says whether a value is acceptable and `expected` says what
 is, e.g. `integer(0)` is `(..., "an integer >= 0")`.
@@ -23,7 +27,10 @@ is, e.g. `integer(0)` is `(..., "an integer >= 0")`.
 import csv
 import io
 import json
+import os
 import re
+
+import tensorflow as tf
 
 
 class WorkdirError(ValueError):
@@ -223,3 +230,63 @@ def _number(path, line, column, value, fix):
     except ValueError:
         raise WorkdirError(f"{path}, line {line}: `{column}` is {_shown(value)}, where a "
                            f"number is expected.{_then(fix)}") from None
+
+
+def event_files(folder, recursive=False):
+    """The TensorBoard event files in `folder`, sorted by path.
+
+    Within a folder that is the order they were written in: their names
+    start with the time the writer was opened.
+
+    Args:
+        folder: A log folder; a missing one holds none.
+        recursive: Whether to include the event files of its subfolders.
+    """
+    found = []
+    for root, folders, files in os.walk(folder):
+        found += [os.path.join(root, name) for name in files
+                  if name.startswith("events.out.tfevents.")]
+        if not recursive:
+            folders.clear()
+    return sorted(found)
+
+
+# A TFRecord: the data's length (8 bytes) and its checksum (4), the data,
+# and the data's checksum (4).
+_RECORD_HEADER, _RECORD_FOOTER = 12, 4
+
+
+def read_events(path, fix):
+    """The events of the event file `path`, and whether an unreadable tail ended it.
+
+    A kill cuts the last record short, and a crash can leave it damaged
+    or zeros after it: such a tail is dropped, as nothing can read it.
+
+    Returns:
+        `(events, cut_short)`: `events` is a list of `(record, event)`, the
+        record's bytes as written (to write them back unchanged) and the
+        `tf.compat.v1.Event` they hold.
+
+    Raises:
+        UnreadableFileError: a damaged record is followed by more data
+            (records that dropping it would lose); the message names the
+            file, the byte and `fix`.
+    """
+    records = []
+    cut_short = False
+    try:
+        for record in tf.data.TFRecordDataset(path):
+            records.append(record.numpy())
+    except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as error:
+        offset = sum(_RECORD_HEADER + len(r) + _RECORD_FOOTER for r in records)
+        with open(path, "rb") as f:
+            f.seek(offset)
+            tail = f.read()
+        end = (_RECORD_HEADER + int.from_bytes(tail[:8], "little") + _RECORD_FOOTER
+               if len(tail) >= _RECORD_HEADER else len(tail) + 1)
+        if end < len(tail) and tail.strip(b"\0"):
+            raise UnreadableFileError(
+                f"{path} is damaged at byte {offset} (record {len(records)}, with more "
+                f"after it: {error.message}).{_then(fix)}") from error
+        cut_short = True
+    return [(record, tf.compat.v1.Event.FromString(record)) for record in records], cut_short

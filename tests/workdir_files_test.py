@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import tensorflow as tf
 
 from infodropout_tf import workdir_files
 from infodropout_tf.workdir_files import UnreadableFileError
@@ -125,3 +126,46 @@ def test_a_numeric_log_names_a_value_that_is_not_a_number(tmp_path):
     with pytest.raises(WorkdirError, match=f'^{path}, line 3: `loss` is "abc", where a number '
                                            "is expected. Do the fix.$"):
         workdir_files.read_csv(path, FIX, numeric=True)
+
+
+def _write_events(directory, steps):
+    writer = tf.summary.create_file_writer(str(directory))
+    with writer.as_default():
+        for step in steps:
+            tf.summary.scalar("loss", float(step), step=step)
+    writer.close()
+
+
+def test_event_files_in_the_order_written_and_subfolders_on_request(tmp_path):
+    _write_events(tmp_path, [0])
+    _write_events(tmp_path / "train", [0])
+    (tmp_path / "events.txt").write_text("not an event file")
+    top = workdir_files.event_files(str(tmp_path))
+    assert [p.rsplit("/", 1)[0] for p in top] == [str(tmp_path)]
+    everything = workdir_files.event_files(str(tmp_path), recursive=True)
+    assert len(everything) == 2 and top[0] in everything
+    assert workdir_files.event_files(str(tmp_path / "missing")) == []
+
+
+def test_events_are_read_back_and_a_cut_tail_is_dropped_but_not_a_damaged_middle(tmp_path):
+    _write_events(tmp_path, [0, 1, 2])
+    (path,) = workdir_files.event_files(str(tmp_path))
+    events, cut_short = workdir_files.read_events(path, FIX)
+    assert not cut_short
+    # The file's version record, then one summary per step.
+    assert [event.step for _, event in events[1:]] == [0, 1, 2]
+    data = open(path, "rb").read()
+    assert all(record in data for record, _ in events)
+    with open(path, "wb") as f:
+        f.write(data[:-3])  # a kill in the middle of the last record
+    events, cut_short = workdir_files.read_events(path, FIX)
+    assert cut_short and [event.step for _, event in events[1:]] == [0, 1]
+    damaged = bytearray(data)
+    # A byte of step 0's summary: its checksum fails, and steps 1 and 2 follow.
+    damaged[16 + len(events[0][0]) + 12] ^= 0xFF
+    with open(path, "wb") as f:
+        f.write(bytes(damaged))
+    with pytest.raises(UnreadableFileError,
+                       match=rf"^{path} is damaged at byte \d+ \(record 1, with more after "
+                             rf"it: .*\)\. {FIX}$"):
+        workdir_files.read_events(path, FIX)

@@ -120,20 +120,21 @@ def scalar_history(log_dir, tag):
     """{step: value} of the scalar `tag` in the TensorBoard event files of `log_dir`.
 
     A step written again (an epoch repeated after a resume) keeps its last
-    value.
+    value; a last record cut short by a kill is skipped.
+
+    Raises:
+        WorkdirError: `log_dir` is missing, or an event file is damaged
+            before its end (`workdir_files.read_events`).
     """
+    if not os.path.isdir(log_dir):
+        raise workdir_files.WorkdirError(f"{log_dir} is missing: the run wrote no summaries "
+                                         f"there. {FIX}")
     history = {}
-    for name in sorted(os.listdir(log_dir)):  # event files are named by their start time
-        if ".tfevents." not in name:
-            continue
-        path = os.path.join(log_dir, name)
-        try:
-            for record in tf.data.TFRecordDataset(path):
-                event = tf.compat.v1.Event.FromString(record.numpy())
-                for value in event.summary.value:
-                    if value.tag == tag:
-                        history[event.step] = float(tf.make_ndarray(value.tensor))
-        except tf.errors.DataLossError as error:
-            raise workdir_files.UnreadableFileError(
-                f"{path} is damaged ({error.message}). {FIX}") from error
+    # The files in the order written, so a step written again keeps its last value.
+    for path in workdir_files.event_files(log_dir):
+        events, _ = workdir_files.read_events(path, FIX)
+        for _, event in events:
+            for value in event.summary.value:
+                if value.tag == tag:
+                    history[event.step] = float(tf.make_ndarray(value.tensor))
     return dict(sorted(history.items()))

@@ -50,6 +50,9 @@ CHECKPOINT_PATTERN = re.compile(r"epoch_([0-9]{4,})\.keras", re.ASCII)
 # intact one.
 _FIX_LOG = ("Repair it (or restore it from a copy) and rerun; deleting it loses the log of the "
             "finished epochs.")
+# A damaged event file: its finished epochs' summaries are in it.
+_FIX_EVENTS = ("Restore it from a copy, or move it out of the workdir (TensorBoard then lacks "
+               "its summaries) and rerun.")
 
 
 def checkpoint_name(epoch):
@@ -190,7 +193,9 @@ class Workdir:
             kept = [row for row in plane if row["epoch"] <= epoch]
             if len(kept) < len(plane):
                 atomic_files.write_json(plane_path, kept)
-        for path, is_plane in _event_files(self.join("tensorboard")).items():
+        tensorboard = self.join("tensorboard")
+        for path in workdir_files.event_files(tensorboard, recursive=True):
+            is_plane = os.path.relpath(path, tensorboard).split(os.sep)[0] == "information_plane"
             # Epoch summaries are stepped by epoch index, as Keras's
             # TensorBoard callback steps them, so step `epoch` is the first
             # unfinished epoch's; the information plane's steps count
@@ -223,61 +228,12 @@ def _truncate_csv(path, keep):
         writer.writerows(kept_rows)
 
 
-def _event_files(tensorboard):
-    """{path: whether it holds information-plane summaries} of the event
-    files under `tensorboard`."""
-    found = {}
-    if os.path.isdir(tensorboard):
-        for root, _, files in os.walk(tensorboard):
-            plane = os.path.relpath(root, tensorboard).split(os.sep)[0] == "information_plane"
-            for name in files:
-                if name.startswith("events.out.tfevents"):
-                    found[os.path.join(root, name)] = plane
-    return found
-
-
-# A TFRecord: the data's length (8 bytes) and its checksum (4), the data,
-# and the data's checksum (4).
-_RECORD_HEADER, _RECORD_FOOTER = 12, 4
-
-
-def _records(path):
-    """The event records of `path` and whether an unreadable tail ended it.
-
-    A kill cuts the last record short, and a crash can leave it damaged
-    or zeros after it: such a tail is dropped, as nothing can read it.
-
-    Raises:
-        UnreadableFileError: a damaged record is followed by more data
-            (records of finished epochs, which dropping it would lose).
-    """
-    records = []
-    try:
-        for record in tf.data.TFRecordDataset(path):
-            records.append(record.numpy())
-    except (tf.errors.DataLossError, tf.errors.OutOfRangeError) as error:
-        offset = sum(_RECORD_HEADER + len(r) + _RECORD_FOOTER for r in records)
-        with open(path, "rb") as f:
-            f.seek(offset)
-            tail = f.read()
-        end = (_RECORD_HEADER + int.from_bytes(tail[:8], "little") + _RECORD_FOOTER
-               if len(tail) >= _RECORD_HEADER else len(tail) + 1)
-        if end < len(tail) and tail.strip(b"\0"):
-            raise workdir_files.UnreadableFileError(
-                f"{path} is damaged at byte {offset} (record {len(records)}, with more "
-                f"after it: {error.message}). Restore it from a copy, or move it out of the "
-                "workdir (TensorBoard then lacks its summaries) and rerun.") from error
-        return records, True
-    return records, False
-
-
 def _truncate_events(path, first_unfinished_step):
     """Drops summaries with step >= `first_unfinished_step` (those of
     unfinished epochs), and a record cut short by a kill."""
-    records, changed = _records(path)
+    events, changed = workdir_files.read_events(path, _FIX_EVENTS)
     kept = []
-    for record in records:
-        event = tf.compat.v1.Event.FromString(record)
+    for record, event in events:
         if event.step >= first_unfinished_step and event.WhichOneof("what") == "summary":
             changed = True
         else:
