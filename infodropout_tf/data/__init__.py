@@ -1,4 +1,5 @@
-"""Datasets: tensorflow-datasets pipelines and offline preparation."""
+"""Datasets: tensorflow-datasets pipelines, downloads of missing datasets and
+offline preparation."""
 
 from infodropout_tf.data.pipelines import DATASETS
 from infodropout_tf.data.pipelines import load
