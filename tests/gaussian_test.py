@@ -102,10 +102,63 @@ def test_log_activation_total_correlation_of_two_noisy_copies():
     alpha = np.full(features.shape, a)
     rho = s**2 / (s**2 + a**2)
     expected = -0.5 * np.log(1 - rho**2) / 2
-    assert information.log_activation_total_correlation(features, alpha, seed=1) == (
-        pytest.approx(expected, abs=0.02))
+    tc = information.log_activation_total_correlation
+    assert tc(features, alpha, per="channel", seed=1) == pytest.approx(expected, abs=0.02)
     # Without noise the copies are one variable: TC without bound (huge).
-    assert information.log_activation_total_correlation(features, 0 * alpha) > 10
-    # Fewer samples than channels: no covariance of full rank.
-    one_sample = (features[:1, :1, :1], alpha[:1, :1, :1])
-    assert information.log_activation_total_correlation(*one_sample) is None
+    assert tc(features, 0 * alpha, per="channel") > 10
+
+
+def _gaussian_log_features(rng, covariance, n, shape):
+    """Features whose logs are N(0, covariance), flattened per image."""
+    log_f = rng.multivariate_normal(np.zeros(len(covariance)), covariance, size=n)
+    return np.exp(log_f.reshape((n,) + shape))
+
+
+def test_per_image_total_correlation_of_a_known_covariance():
+    # Noise-free (alpha 0), so log z is exactly Gaussian with covariance S:
+    # TC = 1/2 (sum log S_jj - log det S), per unit of the 2 x 2 x 2 map.
+    rng = np.random.default_rng(0)
+    root = rng.standard_normal((8, 8))
+    covariance = root @ root.T + 2 * np.eye(8)
+    expected = 0.5 * (np.sum(np.log(np.diag(covariance)))
+                      - np.linalg.slogdet(covariance)[1]) / 8
+    features = _gaussian_log_features(rng, covariance, 40_000, (2, 2, 2))
+    alpha = np.zeros_like(features)
+    tc = information.log_activation_total_correlation
+    assert expected > 0.1
+    assert tc(features, alpha) == pytest.approx(expected, abs=0.005)
+    # The chunks over images only bound memory: same noise, same value.
+    noisy = np.full(features.shape, 0.3)
+    assert tc(features[:999], noisy[:999], chunk_size=7) == pytest.approx(
+        tc(features[:999], noisy[:999], chunk_size=10_000), rel=1e-9)
+
+
+def test_per_image_sees_correlation_across_positions_that_per_channel_misses():
+    # Two independent channels; within each, the 4 positions of an image
+    # share one Gaussian (correlation 0.9 between positions).
+    rng = np.random.default_rng(0)
+    channel = np.full((4, 4), 0.9) + 0.1 * np.eye(4)
+    covariance = np.kron(channel, np.eye(2))  # positions x channels, channels last
+    features = _gaussian_log_features(rng, covariance, 20_000, (4, 2))
+    alpha = np.zeros_like(features)
+    tc = information.log_activation_total_correlation
+    expected = 0.5 * (-np.linalg.slogdet(covariance)[1]) / 8
+    assert tc(features, alpha, per="image") == pytest.approx(expected, abs=0.01)
+    assert abs(tc(features, alpha, per="channel")) < 0.002
+    assert expected > 0.5
+
+
+def test_log_activation_total_correlation_needs_more_samples_than_units():
+    features, alpha = np.ones((10, 3, 3, 2)), np.full((10, 3, 3, 2), 0.5)
+    tc = information.log_activation_total_correlation
+    # 10 images of 18 units: the per-image covariance is singular.
+    with pytest.raises(ValueError, match=r"more samples than units for per='image'.*"
+                                         r"10 samples of 18 units"):
+        tc(features, alpha)
+    assert np.isfinite(tc(features, alpha, per="channel"))  # 90 samples of 2 channels
+    with pytest.raises(ValueError, match=r"per='channel'.*1 samples of 2 units"):
+        tc(features[:1, :1, :1], alpha[:1, :1, :1], per="channel")
+    with pytest.raises(ValueError, match=r"argument `per`"):
+        tc(features, alpha, per="position")
+    with pytest.raises(ValueError, match=r"argument `alpha`"):
+        tc(features, alpha[:, :2])

@@ -15,7 +15,12 @@ For a fixed batch of inputs, after every epoch:
   example through each layer, and per unit (paper Fig. 6);
 * `total_correlation`: the Gaussian total correlation (per dimension) of
   the last log-normal-prior layer's log-activations, noise on (paper
-  Fig. 5); feature maps contribute one sample per position.
+  Fig. 5), across its channels: feature maps contribute one sample per
+  position (`log_activation_total_correlation(..., per="channel")`). The
+  original's measure, each image's flattened map one sample (the default
+  there, and row 6 of the results page), needs more images than units,
+  thousands for a convolutional layer, too many for a fixed batch read
+  every epoch; it is skipped when there are no more samples than channels.
 
 The per-layer summaries need a functional or Sequential model (or a
 `Classifier` around one), whose graph reaches each layer's inputs
@@ -239,7 +244,9 @@ class AnalysisSummaries(keras.callbacks.Callback):
         if not lognormal:
             return None
         _, alpha, features = results[lognormal[-1].name]
-        return log_activation_total_correlation(features, alpha)
+        if features.size // features.shape[-1] <= features.shape[-1]:
+            return None  # no more samples than channels: a singular covariance
+        return log_activation_total_correlation(features, alpha, per="channel")
 
     def _plot_heatmaps(self, grid, centres, names):
         labels = (["input"] if len(centres) > len(names) else []) + names

@@ -116,38 +116,119 @@ def total_correlation(samples, per_dimension=True):
     varying = _varying_columns(samples)
     value = 0.0
     if varying.shape[1]:
-        covariance = _covariance(varying)
-        scale = 1.0 / np.sqrt(np.diag(covariance))
-        correlation = covariance * scale[:, None] * scale[None, :]
-        value = -0.5 * np.linalg.slogdet(correlation)[1]
+        value = _covariance_total_correlation(_covariance(varying))
     return value / samples.shape[1] if per_dimension else value
 
 
-def log_activation_total_correlation(features, alpha, seed=0):
+LOG_ACTIVATION_SAMPLES = ("image", "channel")
+
+
+def _log_activations(features, alpha, rng):
+    """Noisy log z = log max(f, floor) + alpha eps, float64."""
+    log_z = np.log(np.maximum(np.asarray(features, np.float64), LOG_FEATURE_FLOOR))
+    return log_z + np.asarray(alpha, np.float64) * rng.standard_normal(log_z.shape)
+
+
+def _image_covariance(features, alpha, rng, chunk_size):
+    """Covariance of the flattened per-image log z, and which of its columns
+    vary, accumulated over chunks of images in float64 so that only one
+    chunk of noisy log-activations exists at a time."""
+    count, total, products, low, high, shift = 0, None, None, None, None, None
+    for start in range(0, len(features), chunk_size):
+        log_z = _log_activations(features[start:start + chunk_size],
+                                 alpha[start:start + chunk_size], rng)
+        log_z = log_z.reshape(len(log_z), -1)
+        if shift is None:
+            # Sums of squares about the first image, not 0, keep the
+            # subtraction below from cancelling the covariance away.
+            shift = log_z[0].copy()
+            total, products = np.zeros_like(shift), np.zeros((len(shift),) * 2)
+            low, high = log_z.min(axis=0), log_z.max(axis=0)
+        centred = log_z - shift
+        count += len(centred)
+        total += centred.sum(axis=0)
+        products += centred.T @ centred
+        low, high = np.minimum(low, log_z.min(axis=0)), np.maximum(high, log_z.max(axis=0))
+    mean = total / count
+    covariance = (products - count * np.outer(mean, mean)) / (count - 1)
+    return covariance, high > low
+
+
+def _covariance_total_correlation(covariance):
+    scale = 1.0 / np.sqrt(np.diag(covariance))
+    correlation = covariance * scale[:, None] * scale[None, :]
+    return -0.5 * np.linalg.slogdet(correlation)[1]
+
+
+def log_activation_total_correlation(features, alpha, per="image", seed=0, chunk_size=500):
     """TC per unit of an information-dropout layer's noisy log-activations (Fig. 5).
 
     With the log-normal prior the representation is log z = log f(x) +
-    alpha(x) eps, eps ~ N(0, 1) (paper Eq. 5 in the log domain); the paper
-    measures the total correlation of log z across the channels (units of
-    one position of a convolutional layer), so every example and position
-    is one sample. `features` below `LOG_FEATURE_FLOOR` are raised to it,
-    as the prior does.
+    alpha(x) eps, eps ~ N(0, 1) (paper Eq. 5 in the log domain). Its
+    Gaussian total correlation, for the covariance S of the samples, is
+
+        TC = 1/2 (sum_j log S_jj - log det S) = -1/2 log det(diag(S)^-1 S),
+
+    0 when the units are uncorrelated; it is divided by the number of units
+    D. `per` says what one sample is:
+
+    * `"image"` (the default; the original's `correlation` command): each
+      example's whole log z, flattened to one vector of D = positions x
+      channels units, so correlations across positions count too. This
+      needs more examples n than units D: n samples give a covariance of
+      rank at most n - 1, singular when n <= D, where the Gaussian TC is
+      +inf and any finite number (the original prints what rounding gives)
+      would be an artefact; such input raises a ValueError instead.
+      Even when n > D the estimate is biased upwards by about D / (4 n)
+      nats per unit for independent units (the sampling error of the
+      correlations), so compare it with that of independent samples of the
+      same n and D.
+    * `"channel"`: every position of every example is one sample of the
+      D = channels units of one position; cross-position correlations are
+      ignored. This needs more samples (examples x positions) than
+      channels, and is cheap enough for a few dozen examples.
+
+    `features` below `LOG_FEATURE_FLOOR` are raised to it, as the prior
+    does. Units constant on every sample add exactly 0 (see the module
+    docstring) and still count in D.
 
     Args:
         features: (n, ..., channels) non-negative activations f(x) that the
             layer multiplies by noise (e.g. softplus outputs).
         alpha: Array of the same shape, the noise scales.
+        per: `"image"` or `"channel"`, the sample (see above).
         seed: Integer, seed of eps.
+        chunk_size: Integer > 0, examples whose noise is drawn at once for
+            `per="image"` (memory: chunk_size x D float64 values, plus the
+            D x D covariance).
 
     Returns:
-        Float, nats per channel; None when there are not more samples than
-        channels (no full-rank covariance).
+        Float, nats per unit.
+
+    Raises:
+        ValueError: `per` unknown, shapes that differ, or no more samples
+            than units (a singular covariance).
     """
-    features = np.asarray(features, np.float64)
-    alpha = np.asarray(alpha, np.float64)
-    noise = np.random.default_rng(seed).standard_normal(alpha.shape)
-    log_z = np.log(np.maximum(features, LOG_FEATURE_FLOOR)) + alpha * noise
-    samples = log_z.reshape(-1, log_z.shape[-1])
-    if len(samples) <= samples.shape[1]:
-        return None
-    return float(total_correlation(samples))
+    per = _validation.one_of("per", per, LOG_ACTIVATION_SAMPLES)
+    chunk_size = _validation.positive_int("chunk_size", chunk_size)
+    features, alpha = np.asarray(features), np.asarray(alpha)
+    if features.shape != alpha.shape or features.ndim < 2:
+        raise _validation.error("alpha", "an array of the features' shape (n, ..., channels)",
+                                f"shapes {features.shape} and {alpha.shape}")
+    rng = np.random.default_rng(seed)
+    if per == "channel":
+        samples, units = len(features) * int(np.prod(features.shape[1:-1])), features.shape[-1]
+    else:
+        samples, units = len(features), int(np.prod(features.shape[1:]))
+    if samples <= units:
+        raise _validation.error(
+            "features", f"more samples than units for per={per!r} (else the covariance is "
+            "singular and the total correlation infinite)",
+            f"{samples} samples of {units} units, shape {features.shape}")
+    if per == "channel":
+        log_z = _log_activations(features, alpha, rng)
+        return float(total_correlation(log_z.reshape(-1, units)))
+    covariance, varying = _image_covariance(features, alpha, rng, chunk_size)
+    if not varying.any():
+        return 0.0
+    return float(_covariance_total_correlation(covariance[np.ix_(varying, varying)]) / units)
