@@ -72,11 +72,15 @@ def _held_out_bound(statistics, x, z):
     (never a joint pair), up to `_EVALUATION_PAIRS` pairs.
     """
     rows = len(x)
-    joint = statistics.predict_on_batch(np.concatenate([x, z], axis=1)).astype(np.float64)
-    shifts = range(1, 1 + min(rows - 1, max(1, _EVALUATION_PAIRS // rows)))
-    marginal = np.concatenate([
-        statistics.predict_on_batch(np.concatenate([x, np.roll(z, shift, axis=0)], axis=1))
-        for shift in shifts]).astype(np.float64)
+    shifts = np.arange(1, 1 + min(rows - 1, max(1, _EVALUATION_PAIRS // rows)))
+    pairs = np.concatenate([
+        np.tile(x, (len(shifts), 1)),
+        z[(np.arange(rows)[None, :] - shifts[:, None]).reshape(-1) % rows]], axis=1)
+    # Called eagerly on large chunks: few calls, and no graph to trace.
+    joint = np.asarray(statistics(np.concatenate([x, z], axis=1)), np.float64)
+    marginal = np.concatenate([np.asarray(statistics(pairs[start:start + _EVALUATION_PAIRS]),
+                                          np.float64) for start in range(0, len(pairs),
+                                                                         _EVALUATION_PAIRS)])
     if not (np.all(np.isfinite(joint)) and np.all(np.isfinite(marginal))):
         return math.nan
     peak = marginal.max()
@@ -145,6 +149,8 @@ def mine_lower_bound(x, z, hidden_units=(64, 64), steps=2000, batch_size=500,
         + [keras.layers.Dense(1, kernel_initializer=initializer)]
     )
     optimizer = keras.optimizers.Adam(learning_rate)
+    # Built now, so that the first step does not create variables and trace twice.
+    optimizer.build(statistics.trainable_variables)
     # log of the moving average of E_marginal[exp T]; it starts as an empty
     # sum (log 0) and is debiased like Adam's moments, so the first batch is
     # not weighed against an arbitrary starting value.
