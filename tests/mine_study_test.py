@@ -39,3 +39,11 @@ def test_the_study_writes_every_fit_and_each_cell_s_bias(tmp_path, monkeypatch):
         assert entry["mean"] == pytest.approx(np.mean(entry["estimates"]))
         assert entry["bias"] == pytest.approx(entry["mean"] - 1.0)
     assert summary["grid"]["seeds"] == 2 and summary["grid"]["steps"] == 3
+
+
+def test_the_long_training_check_fits_the_20_dimension_cases_at_both_ends(monkeypatch):
+    monkeypatch.setattr(mine_study, "CASES", ((0.5, 2), (1.0, 20)))
+    monkeypatch.setattr(mine_study, "SAMPLES", 256)
+    summary = mine_study.long_training(seeds=1, steps=3)
+    assert [(f["dims"], f["batch_size"]) for f in summary["fits"]] == [(20, 64), (20, 2048)]
+    assert all(np.isfinite(f["estimate"]) for f in summary["fits"])
