@@ -12,7 +12,7 @@ CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 NAMES = ["cifar_all_cnn32", "cluttered_all_cnn96", "mnist_all_cnn32",
          "mnist_lenet_information_plane", "mnist_lenet_surrogate", "mnist_mlp",
          "mnist_mlp_information_plane", "mnist_vae",
-         "mnist_vib",
+         "mnist_vib", "mnist_vib_information_dropout",
          "occluded_cifar_all_cnn32", "occluded_mnist_all_cnn32", "testing"]
 
 
