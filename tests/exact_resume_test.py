@@ -124,6 +124,7 @@ def test_a_crash_in_the_middle_of_an_epoch_changes_nothing(name, uninterrupted, 
     _assert_same_run(workdir, reference)
 
 
+@pytest.mark.slow  # one crash is CI's (above); two compound the same resume
 def test_two_crashes_change_nothing(uninterrupted, tmp_path, tmp_path_factory,
                                     monkeypatch):
     reference = _reference("testing", uninterrupted, tmp_path_factory, monkeypatch)

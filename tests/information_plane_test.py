@@ -74,6 +74,7 @@ def test_callback_rejects_bad_intervals_before_creating_the_workdir(tmp_path, ev
     assert not os.path.exists(workdir)
 
 
+@pytest.mark.slow  # a fresh interpreter importing TensorFlow: left to the release's run
 def test_importing_the_package_leaves_the_plotting_backend_alone():
     # A notebook user's backend must survive `import infodropout_tf...`.
     script = ("import matplotlib; matplotlib.use('svg'); import infodropout_tf.information, "

@@ -142,8 +142,11 @@ def test_every_paper_experiment_has_a_config():
 #   the trainer the mnist_lenet_information_plane run and
 #   test_the_plane_uses_the_estimators_of_the_config, Gaussian dropout's
 #   Gaussian-mixture plane information_plane_test's callback test.
+# - cluttered_all_cnn96: All-CNN-96 learns MNIST in models_test, Cluttered
+#   MNIST's generation is cluttered_mnist_test's, the config is loaded by
+#   config_test and test_every_paper_experiment_has_a_config.
 SLOW_SMOKE_RUNS = ("occluded_mnist_all_cnn32", "cifar_all_cnn32", "mnist_all_cnn32",
-                   "mnist_mlp_information_plane")
+                   "mnist_mlp_information_plane", "cluttered_all_cnn96")
 
 
 @pytest.mark.parametrize("name", [

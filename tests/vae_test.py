@@ -221,11 +221,11 @@ def test_with_log_z_the_decoder_reads_log_f_plus_alpha_n_of_the_layers_draw():
     x = _binary_images()
     # The forward pass in float64 numpy, from the weights.
     kernel, b = _weights(model.encoder.get_layer("hidden1"))
-    hidden = np.maximum(x.reshape(len(x), -1) @ kernel + b, 0.0)
+    hidden = np.tanh(x.reshape(len(x), -1) @ kernel + b)  # the default activation
     kernel, b = _weights(model.latent_features)
     f = np.logaddexp(0.0, hidden @ kernel + b)
     kernel, b = _weights(model.latent.alpha_branch)
-    alpha = 0.001 + 1.0 / (1.0 + np.exp(-(hidden @ kernel + b)))  # max_alpha 1
+    alpha = 0.001 + 0.7 / (1.0 + np.exp(-(hidden @ kernel + b)))  # max_alpha 0.7
     seed, rewind = _replay(model.latent)
     n = tf.random.stateless_normal(f.shape, seed=seed, alg="philox").numpy()
     log_z = np.log(np.maximum(f, 1e-4)) + alpha * n
@@ -238,7 +238,8 @@ def test_with_log_z_the_decoder_reads_log_f_plus_alpha_n_of_the_layers_draw():
 
     # With decoder_input="z", the same weights and draw: the decoder reads z,
     # exp(log z) above the clamp and f exp(alpha n) ~ 1e-13 below it.
-    z_model = models.build({"name": "vae", "latent": "information_dropout", "seed": 3})
+    z_model = models.build({"name": "vae", "latent": "information_dropout", "seed": 3,
+                            "decoder_input": "z"})
     z_model.set_weights(model.get_weights())
     rewind()
     z_model.latent.seed_generator.state.assign(model.latent.seed_generator.state)
@@ -298,7 +299,7 @@ def test_per_unit_prior_learns_a_mu_and_sigma_per_latent_unit():
     _, kl_map = model.latent([features, hidden], return_kl_map=True)
     # Per unit, the KL of two normals over log z, from the weights.
     kernel, bias = _weights(model.latent.alpha_branch)
-    s1 = 0.001 + 1.0 / (1.0 + np.exp(-(np.asarray(hidden, "float64") @ kernel + bias)))
+    s1 = 0.001 + 0.7 / (1.0 + np.exp(-(np.asarray(hidden, "float64") @ kernel + bias)))
     m1 = np.log(np.maximum(np.asarray(features, "float64"), 1e-4))
     m2 = np.asarray(weights["loc"], "float64")
     s2 = np.logaddexp(0.0, np.asarray(weights["scale"], "float64")) + 1e-3
