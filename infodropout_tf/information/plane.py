@@ -30,9 +30,14 @@ Each layer's I(X; Z) comes from the estimator chosen for it by name
   `Dense`, or binary dropout, which keeps units exactly) I(X; Z) of
   continuous inputs is infinite; MINE then reports a finite lower bound
   limited by its statistics network, its training steps and the number of
-  examples, so its changes, not its level, are what it measures. It costs
-  `mine_steps` Adam steps of a small network on (X, Z) pairs per layer,
-  split and estimate, the most expensive choice.
+  examples, so its changes, not its level, are what it measures.
+  `mine_lower_bound` trains its statistics network on a random part of
+  the examples and evaluates the bound on the rest, held out
+  (`validation_fraction`, default 0.2, left at its default here), so that
+  an overfitted network cannot report more than the truth beyond the
+  held-out part's sampling error. It costs `mine_steps` Adam steps of a
+  small network on (X, Z) pairs per layer, split and estimate, the most
+  expensive choice.
 
 The binning estimate is also recorded for every layer, for comparison
 plots. I(Z; Y) is bounded below by H(Y) minus the network's cross-entropy
@@ -255,6 +260,9 @@ def estimate_information_plane(model, layer_names, dataset, estimators=None, num
             statistics-network widths (non-empty sequence of integers > 0)
             and learning rate (finite float > 0). The defaults keep one
             estimate to seconds; raise `mine_steps` for final numbers.
+            The network trains on 80% of `dataset`'s examples and the bound
+            is evaluated on the held-out 20% (`mine_lower_bound`'s default
+            `validation_fraction`, 0.2).
         seed: Integer >= 0, seed of the Gaussian-mixture samples, of MINE's
             network and batches, and of the noise MINE's Z is drawn with
             (the same model and seed give the same I(X; Z); the layers' own
