@@ -15,27 +15,27 @@ KL per example: beta here is the VIB's beta, and the paper's beta (KL
 divided by the 60,000 training examples) is 60,000 times it.
 """
 
+import pathlib
+
+from infodropout_tf.training.config import from_file
 from infodropout_tf.training.config_schema import base_config
 
 
 def get_config():
+    vib = from_file(pathlib.Path(__file__).with_name("mnist_vib.py"))
     config = base_config()
+    # The VIB's data, schedule and evaluation; only the model differs.
+    for section in ("dataset", "optimizer"):
+        config[section] = vib[section]
+    for field in ("batch_size", "num_epochs", "eval_num_samples"):
+        config[field] = vib[field]
     config.experiment = "mnist_vib_information_dropout"
-    config.dataset.name = "mnist"
     config.model.name = "mlp"
     config.model.noise = "information"
     config.model.activation = "softplus"
-    config.model.hidden_units = (1024, 1024)
+    config.model.hidden_units = vib.model.hidden_units
     config.model.noisy_layers = "last"
     config.model.max_alpha = 0.7
-    config.model.beta = 1e-3
-    config.model.weight_decay = 0.0
-    config.batch_size = 100
-    config.num_epochs = 200
-    config.optimizer.name = "adam"
-    config.optimizer.learning_rate = 1e-4
-    config.optimizer.beta_1 = 0.5
-    config.optimizer.decay_every = 2
-    config.optimizer.decay = 0.97
-    config.eval_num_samples = 12
+    config.model.beta = vib.model.beta
+    config.model.weight_decay = vib.model.weight_decay
     return config
