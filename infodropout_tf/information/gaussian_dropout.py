@@ -40,8 +40,13 @@ import tensorflow as tf
 from infodropout_tf import _validation
 
 
-def _log_mixture_density(samples, means, scales, block_size):
-    """log (1/K) sum_k N(samples; means_k, diag(scales_k^2)) per sample."""
+def log_mixture_density(samples, means, scales, block_size):
+    """log (1/K) sum_k N(samples; means_k, diag(scales_k^2)) per sample.
+
+    Tensors of one float dtype, samples (N, d), means and scales (K, d);
+    evaluated `block_size` samples at a time. Also used by
+    `infodropout_tf.results.adilova_reference` for a mixture of other scales.
+    """
     inverse_variance = 1.0 / tf.square(scales)  # (K, d)
     weighted_means = means * inverse_variance
     constant = -0.5 * (
@@ -76,7 +81,7 @@ def _mixture_information(f, scales, num_components, num_samples, rng, block_size
     chosen = rng.integers(count, size=num_samples)
     noise = rng.standard_normal((num_samples, f.shape[1]))
     samples = means[chosen] + component_scales[chosen] * noise
-    log_density = _log_mixture_density(
+    log_density = log_mixture_density(
         tf.constant(samples), tf.constant(means), tf.constant(component_scales), block_size
     ).numpy()
     # log p(z | x) of each sample under the component it was drawn from.

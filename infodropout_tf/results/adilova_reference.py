@@ -82,10 +82,11 @@ import sys
 import time
 
 import numpy as np
+import tensorflow as tf
 from matplotlib.figure import Figure
-from scipy import special
 
 from infodropout_tf import _validation
+from infodropout_tf.information import gaussian_dropout
 from infodropout_tf.information import gaussian_dropout_information
 from infodropout_tf.results import adilova_toy
 from infodropout_tf.results import plots
@@ -104,21 +105,6 @@ SWEEP_CONSTANTS = (("issue: sigma = c = 0.25 (p = 0.2)", 0.25, 0.25),
 TOY_DIMENSIONS = (1, 5, 10)
 TOY_INPUTS = (100, 300, 1000)
 DRAWS_PER_INPUT = 10
-
-
-def _log_mixture_density(samples, means, variances, block_size):
-    """log (1/K) sum_k N(z; means_k, diag(variances_k)) for each sample z."""
-    inverse = 1.0 / variances
-    constant = -0.5 * (np.sum(means**2 * inverse, axis=1)
-                       + np.sum(np.log(2 * np.pi * variances), axis=1))
-    weighted = means * inverse
-    out = []
-    for start in range(0, len(samples), block_size):
-        z = samples[start:start + block_size]
-        # -1/2 sum_i (z_i - m_ki)^2 / v_ki, expanded into two matrix products.
-        log_components = -0.5 * (z**2) @ inverse.T + z @ weighted.T + constant
-        out.append(special.logsumexp(log_components, axis=1) - math.log(len(means)))
-    return np.concatenate(out)
 
 
 def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
@@ -181,7 +167,9 @@ def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
         if z.shape[1] != m.shape[1]:
             raise _validation.error("samples", f"an array of {m.shape[1]} columns, as the "
                                     "means", f"shape {z.shape}")
-    log_density = _log_mixture_density(z, components, c * np.abs(components), block_size)
+    log_density = gaussian_dropout.log_mixture_density(
+        tf.constant(z), tf.constant(components), tf.constant(np.sqrt(c * np.abs(components))),
+        block_size).numpy()
     entropy = float(-np.mean(log_density))
     conditional_entropy = float(np.mean(np.sum(
         np.log(math.sqrt(2 * math.pi * math.e) * sigma * np.abs(m + REFERENCE_OFFSET)),
@@ -209,8 +197,13 @@ def reference_code_bias_bound(means, sigma, c=REFERENCE_C):
     c = _validation.positive_float("c", c)
     if np.any(m == 0):
         raise _validation.error("means", "non-zero values", f"{int(np.sum(m == 0))} zeros")
-    ratio = sigma**2 * m / c
-    return float(np.mean(np.sum(0.5 * (ratio - 1 - np.log(ratio)), axis=1)))
+    return float(np.mean(np.sum(_per_unit_excess(m, sigma, c), axis=1)))
+
+
+def _per_unit_excess(activation, sigma, c):
+    """b(|m|) = KL(N(m, sigma^2 m^2) || N(m, c |m|)) for |m| = `activation` > 0."""
+    ratio = sigma**2 * activation / c
+    return 0.5 * (ratio - 1 - np.log(ratio))
 
 
 def _reference(means, sigma, c, seed):
@@ -310,8 +303,8 @@ def figure_of(results):
     axis = axes[0][len(sweeps)]
     activations = np.logspace(-2, 3, 200)
     for index, sweep in enumerate(sweeps):
-        ratio = sweep["sigma"] ** 2 * activations / sweep["c"]
-        axis.plot(activations, 0.5 * (ratio - 1 - np.log(ratio)), color=f"C{index}",
+        axis.plot(activations, _per_unit_excess(activations, sweep["sigma"], sweep["c"]),
+                  color=f"C{index}",
                   label=sweep["label"])
         axis.axvline(sweep["c"] / sweep["sigma"] ** 2, color=f"C{index}", linestyle=":")
     axis.set_xscale("log")
