@@ -206,7 +206,7 @@ def _per_unit_excess(activation, sigma, c):
     return 0.5 * (ratio - 1 - np.log(ratio))
 
 
-def _reference(means, sigma, c, seed):
+def reference_estimate(means, sigma, c, seed):
     """The reference estimate with 10 draws per input, and its excess's bound."""
     reference = reference_code_information(means, sigma, c, draws_per_input=DRAWS_PER_INPUT,
                                            seed=seed)
@@ -215,7 +215,7 @@ def _reference(means, sigma, c, seed):
             "bias_bound": reference_code_bias_bound(means, sigma, c)}
 
 
-def _package(means, sigma, seed):
+def package_estimate(means, sigma, seed):
     """The package's estimate with 10 samples per input, and log n."""
     package = gaussian_dropout_information(means, sigma,
                                            num_samples=DRAWS_PER_INPUT * len(means), seed=seed)
@@ -234,8 +234,8 @@ def scale_sweep(units=SWEEP_UNITS, inputs=SWEEP_INPUTS, scales=SWEEP_SCALES,
         rows = []
         for scale in scales:
             row = {"scale": scale, "mean_activation": float(np.mean(scale * base))}
-            row.update(_reference(scale * base, sigma, c, seed=int(rng.integers(2**31))))
-            row.update(_package(scale * base, sigma, seed=int(rng.integers(2**31))))
+            row.update(reference_estimate(scale * base, sigma, c, seed=int(rng.integers(2**31))))
+            row.update(package_estimate(scale * base, sigma, seed=int(rng.integers(2**31))))
             row["predicted_reference"] = row["log_n"] + row["bias_bound"]
             rows.append(row)
             print(f"{label} scale={scale}: {row}", file=sys.stderr, flush=True)
@@ -255,9 +255,9 @@ def toy(dimensions=TOY_DIMENSIONS, num_inputs=TOY_INPUTS, sigma=adilova_toy.SIGM
         by_n = {}
         for n in num_inputs:
             f = adilova_toy.SCALE * x[:n] + adilova_toy.SHIFT
-            point = _package(f, sigma, seed=int(rng.integers(2**31)))
+            point = package_estimate(f, sigma, seed=int(rng.integers(2**31)))
             for label, c in variants.items():
-                point[label] = _reference(f, sigma, c, seed=int(rng.integers(2**31)))
+                point[label] = reference_estimate(f, sigma, c, seed=int(rng.integers(2**31)))
             if d == 1:
                 point["exact"] = adilova_toy.mixture_information_1d(f[:, 0], sigma)
             by_n[str(n)] = point

@@ -1,0 +1,240 @@
+"""Row 4's Gaussian-dropout networks under Adilova et al.'s released estimator, epoch by epoch.
+
+    python -m infodropout_tf.results.plane_reference --root ROOT --out docs/results
+
+reads the Gaussian-dropout runs of the `plane` sweep in ROOT
+(`infodropout-reproduce run plane --root ROOT`): the 784-512-128-32-10
+MLP and LeNet, whose trainer kept a checkpoint after every epoch
+(`checkpoints/epoch_NNNN.keras`). For each checkpoint it takes the
+noise-free representations m of the followed layer (the input of its
+Gaussian-dropout layer) on the first 1,000 training examples, the number
+of mixture components of the released code (`GMM_MEANS_NUM`), and
+computes:
+
+* the released code's estimate of I(X; Z)
+  (`adilova_reference.reference_code_information`, mixture covariance
+  c diag(|m|) with its c = 1/99, 10 noisy draws per input, sigma the
+  network's own noise standard deviation);
+* what that estimate would read if it were log n plus its excess where the
+  components do not overlap, `log n + mean_x sum_i b(|m_i(x)|)`
+  (`adilova_reference.reference_code_bias_bound`): a function of the
+  activations' scale alone;
+* the package's estimate on the same inputs and draws' number
+  (`infodropout_tf.information.gaussian_dropout_information`, the true
+  mixture sigma^2 diag(m^2)), ceiling log 1,000 = 6.91 nats;
+* the mean activation |m| over inputs and units.
+
+Beside them it keeps the run's own information-plane estimate (10,000
+examples, ceiling 9.21 nats) from `information_plane.json`. It writes
+`plane_reference.json` and `plane_reference.png` (docs/results.md, row 4).
+If the released estimate's rises and falls over training follow the
+scale-only prediction while the package's estimate stays flat, what it
+shows is the activations' scale, not information.
+"""
+
+import argparse
+import math
+import os
+import re
+import sys
+import time
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from infodropout_tf import _validation
+from infodropout_tf import keras_utils
+from infodropout_tf import workdir_files
+from infodropout_tf.information.plane import read_rows
+from infodropout_tf.results import adilova_reference
+from infodropout_tf.results import plots
+from infodropout_tf.results import run_folder
+from infodropout_tf.training.evaluate import load_model
+from infodropout_tf.workdir_files import TEXT
+
+RUNS = ("plane_mlp_gaussian", "plane_lenet_gaussian")
+NUM_INPUTS = adilova_reference.REFERENCE_COMPONENTS
+_CHECKPOINT = re.compile(r"epoch_([0-9]{4,})\.keras")
+_ONE_LAYER = (lambda value: isinstance(value, list) and len(value) == 1
+              and isinstance(value[0], str), "a list of one layer name")
+
+
+def checkpoints(workdir):
+    """[(epoch, path)] of the run's `checkpoints/epoch_NNNN.keras`, by epoch.
+
+    Raises:
+        WorkdirError: the run kept no epoch checkpoint.
+    """
+    folder = os.path.join(workdir, "checkpoints")
+    found = sorted((int(match.group(1)), os.path.join(folder, name))
+                   for name in (os.listdir(folder) if os.path.isdir(folder) else ())
+                   if (match := _CHECKPOINT.fullmatch(name)))
+    if not found:
+        raise workdir_files.WorkdirError(
+            f"{folder} holds no epoch_NNNN.keras: the run kept no checkpoint per epoch "
+            f"(checkpoint_every_epochs = 0?). {run_folder.FIX}")
+    return found
+
+
+def evaluate_checkpoint(model, layer_name, images, seed=0):
+    """Both estimates of `layer_name`'s I(X; Z) on `images`, and the activations' scale.
+
+    Args:
+        model: A classifier whose layer `layer_name` is Gaussian dropout
+            (it has `stddev`).
+        layer_name: That layer's name.
+        images: (n, ...) inputs; n at most the released code's 1,000
+            components, so that every input is a component.
+        seed: Integer >= 0, seed of both estimates' noisy draws.
+
+    Returns:
+        Dict: `mean_activation` (mean |m|), the released code's
+        `reference`, `reference_standard_error` and `bias_bound`,
+        `predicted_reference` = log n + `bias_bound`, the package's
+        `package` and `package_standard_error`, and `log_n`; nats.
+    """
+    layer = keras_utils.network_of(model).get_layer(layer_name)
+    sigma = float(layer.stddev)
+    # The dropout layer's input, the representation before any noise; a
+    # noise layer called as layer([features, block_inputs]) has two.
+    inputs = keras_utils.layer_inputs_model(model, layer_name)(images)
+    means = np.asarray(inputs[0] if isinstance(inputs, (list, tuple)) else inputs,
+                       dtype=np.float64)
+    means = means.reshape(len(means), -1)
+    row = {"sigma": sigma, "mean_activation": float(np.mean(np.abs(means)))}
+    row.update(adilova_reference.reference_estimate(means, sigma, adilova_reference.REFERENCE_C,
+                                                    seed))
+    row.update(adilova_reference.package_estimate(means, sigma, seed + 1))
+    row["predicted_reference"] = row["log_n"] + row["bias_bound"]
+    return row
+
+
+def evaluate_run(workdir, num_inputs=NUM_INPUTS, seed=0):
+    """`evaluate_checkpoint` at every kept epoch of a run, with its own plane rows.
+
+    Returns:
+        Dict: `layer`, `num_inputs`, `epochs` (a list of
+        `evaluate_checkpoint` rows, each with its `epoch`), and
+        `plane_package` ({epoch: I(X; Z)} of the run's own Gaussian-mixture
+        estimate on its training subset) with its `plane_log_n`.
+
+    Raises:
+        WorkdirError: a file of the run is missing or unreadable, naming it.
+    """
+    config = run_folder.config(workdir, {"information_plane.layers": _ONE_LAYER,
+                                         "dataset.train_split": TEXT,
+                                         "information_plane.num_examples":
+                                             workdir_files.integer(2)})
+    layer = config["information_plane"]["layers"][0]
+    batches = run_folder.test_batches(workdir, f"{config['dataset']['train_split']}"
+                                      f"[:{num_inputs}]")
+    images = np.concatenate([x for x, _ in batches])
+    epochs = []
+    for epoch, path in checkpoints(workdir):
+        row = {"epoch": epoch, **evaluate_checkpoint(load_model(path), layer, images,
+                                                     seed)}
+        epochs.append(row)
+        print(f"{os.path.basename(workdir)} epoch {epoch}: {row}", file=sys.stderr, flush=True)
+    plane_rows = read_rows(os.path.join(workdir, "information_plane.json"), run_folder.FIX)
+    plane_package = {row["epoch"]: row["mutual_information_x"] for row in plane_rows
+                     if row["split"] == "train" and row["estimator"] == "gaussian_mixture"}
+    return {"layer": layer, "num_inputs": len(images), "epochs": epochs,
+            "plane_package": plane_package,
+            "plane_log_n": math.log(config["information_plane"]["num_examples"])}
+
+
+def changes(run):
+    """How each series moves from its largest value to the last epoch, and how
+    closely the released estimate follows the scale-only prediction."""
+    series = {name: np.array([row[name] for row in run["epochs"]])
+              for name in ("reference", "predicted_reference", "package", "mean_activation")}
+    peak = int(np.argmax(series["reference"]))
+    summary = {"reference_peak_epoch": run["epochs"][peak]["epoch"]}
+    for name, values in series.items():
+        summary[name] = {"first": float(values[0]), "peak": float(values[peak]),
+                         "last": float(values[-1]), "min": float(values.min()),
+                         "max": float(values.max())}
+    if len(series["reference"]) > 2:
+        summary["correlation_reference_predicted"] = float(
+            np.corrcoef(series["reference"], series["predicted_reference"])[0, 1])
+        summary["correlation_reference_log_mean_activation"] = float(
+            np.corrcoef(series["reference"], np.log(series["mean_activation"]))[0, 1])
+    return summary
+
+
+def study(root, runs=RUNS, num_inputs=NUM_INPUTS, seed=0):
+    started = time.time()
+    results = {"num_inputs": num_inputs, "c": adilova_reference.REFERENCE_C,
+               "draws_per_input": adilova_reference.DRAWS_PER_INPUT, "runs": {}}
+    for name in runs:
+        run = evaluate_run(os.path.join(root, name), num_inputs, seed)
+        run["changes"] = changes(run)
+        results["runs"][name] = run
+    results["seconds"] = time.time() - started
+    return results
+
+
+def figure_of(results):
+    """Per run: the released estimate and its scale-only prediction; the
+    package's estimates with their ceilings; the mean activation."""
+    runs = results["runs"]
+    figure = Figure(figsize=(14, 4 * len(runs)), layout="constrained")
+    axes = figure.subplots(len(runs), 3, squeeze=False)
+    for (name, run), (left, middle, right) in zip(runs.items(), axes):
+        epochs = [row["epoch"] for row in run["epochs"]]
+        column = lambda key: [row[key] for row in run["epochs"]]  # noqa: E731
+        left.errorbar(epochs, column("reference"),
+                      yerr=[2 * e for e in column("reference_standard_error")], marker=".",
+                      label=f"released code (c = 1/99), n = {run['num_inputs']}")
+        left.plot(epochs, column("predicted_reference"), "k:",
+                  label="log n + excess b(|m|) (scale only)")
+        left.set_ylabel("I(X; Z) [nats]")
+        left.set_title(f"{name}: the released estimator", fontsize=9)
+        left.legend(fontsize=7)
+        middle.errorbar(epochs, column("package"),
+                        yerr=[2 * e for e in column("package_standard_error")], marker=".",
+                        label=f"package, n = {run['num_inputs']}")
+        middle.axhline(run["epochs"][0]["log_n"], color="C0", linestyle="--", linewidth=1)
+        plane = sorted((int(epoch), value) for epoch, value in run["plane_package"].items())
+        middle.plot([e for e, _ in plane], [v for _, v in plane], marker=".", color="C1",
+                    label="package, the run's plane (n = 10,000)")
+        middle.axhline(run["plane_log_n"], color="C1", linestyle="--", linewidth=1)
+        middle.set_ylabel("I(X; Z) [nats]; dashed: log n")
+        middle.set_title(f"{name}: the package's estimator", fontsize=9)
+        middle.legend(fontsize=7)
+        right.plot(epochs, column("mean_activation"), marker=".", color="C2")
+        right.set_yscale("log")
+        right.set_ylabel("mean |m|, noise-free activation")
+        right.set_title(f"{name}: the activations' scale", fontsize=9)
+        for axis in (left, middle, right):
+            axis.set_xlabel("epoch")
+    figure.suptitle("Row 4's Gaussian-dropout networks: Adilova et al.'s released estimator "
+                    "against the true mixture, epoch by epoch")
+    return figure
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m infodropout_tf.results.plane_reference",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True,
+                        help=f"folder of the plane sweep's runs ({', '.join(RUNS)})")
+    parser.add_argument("--out", required=True, help="folder of plane_reference.json and .png")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        seed = _validation.non_negative_int("seed", args.seed)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        results = study(args.root, seed=seed)
+    except workdir_files.WorkdirError as error:
+        sys.exit(f"error: {error}")
+    except OSError as error:  # a run, or its config.json, is not there
+        sys.exit(f"error: cannot read {error.filename}: {error.strerror}. Train the runs "
+                 f"first: infodropout-reproduce run plane --root {args.root}")
+    os.makedirs(args.out, exist_ok=True)
+    plots.write(args.out, "plane_reference", results, figure_of(results))
+
+
+if __name__ == "__main__":
+    main()
