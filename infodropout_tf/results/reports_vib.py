@@ -120,6 +120,7 @@ def vib(finished, output):
     plane_axis.axhline(entropy, color="gray", linestyle=":", label="H(Y)")
     # The rates span from a fraction of a nat (large beta) to hundreds.
     plane_axis.set_xscale("symlog", linthresh=1.0)
+    plane_axis.set_xlim(left=0)  # a rate is >= 0; the margin would show negative decades
     plane_axis.set_xlabel("rate E KL(p(z|x) || r(z)) >= I(Z;X) [nats]")
     plane_axis.set_ylabel("H(Y) - cross-entropy <= I(Z;Y) [nats]")
     plane_axis.set_title("information plane of beta (test split)")
