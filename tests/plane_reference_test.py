@@ -24,10 +24,16 @@ def _softplus(x):
     return np.logaddexp(0.0, x)
 
 
+def _dense_weights(model):
+    return [model.network.get_layer(name).get_weights()
+            for name in ("dense1", "dense2", "dense3")]
+
+
 def _fake_run(workdir, data_dir):
     """A workdir as the trainer leaves it for the MLP plane config, shrunk:
-    two epoch checkpoints (the second with the last hidden layer doubled),
-    config.json and information_plane.json."""
+    two epoch checkpoints (the second with the last hidden layer doubled
+    and its unit 0 dead), config.json and information_plane.json; returns
+    each checkpoint's Dense weights."""
     config = config_lib.from_file(str(CONFIGS / "mnist_mlp_information_plane.py"))
     config.model.hidden_units = (16, 8, 4)
     config.dataset.data_dir = data_dir
@@ -35,9 +41,13 @@ def _fake_run(workdir, data_dir):
     model(np.zeros((1, 28, 28, 1), "float32"))
     os.makedirs(os.path.join(workdir, "checkpoints"))
     model.save(os.path.join(workdir, "checkpoints", "epoch_0001.keras"))
+    first = _dense_weights(model)
     dense = model.network.get_layer("dense3")  # dropout3's input
     kernel, bias = dense.get_weights()
-    dense.set_weights([2 * kernel, 2 * bias])
+    kernel, bias = 2 * kernel, 2 * bias
+    # Unit 0 dead: softplus(-200) is 0 in float32 for every input.
+    kernel[:, 0], bias[0] = 0.0, -200.0
+    dense.set_weights([kernel, bias])
     model.save(os.path.join(workdir, "checkpoints", "epoch_0002.keras"))
     # Neither an epoch checkpoint: left out.
     model.save(os.path.join(workdir, "checkpoints", "interrupted.keras"))
@@ -50,17 +60,14 @@ def _fake_run(workdir, data_dir):
             for split in ("train", "test") for estimator in ("gaussian_mixture", "binning")]
     with open(os.path.join(workdir, "information_plane.json"), "w") as f:
         json.dump(rows, f)
-    return model
+    return first, _dense_weights(model)
 
 
-def _hidden_by_hand(model, images, last_scale=1.0):
-    """The dropout layer's input, computed from the Dense weights in numpy,
-    with dense3's weights multiplied by `last_scale`."""
+def _hidden_by_hand(weights, images):
+    """The dropout layer's input, computed from the Dense weights in numpy."""
     x = images.reshape(len(images), -1).astype(np.float64)
-    for name in ("dense1", "dense2", "dense3"):
-        kernel, bias = model.network.get_layer(name).get_weights()
-        scale = last_scale if name == "dense3" else 1.0
-        x = _softplus(x @ (scale * kernel) + scale * bias)
+    for kernel, bias in weights:
+        x = _softplus(x @ kernel + bias)
     return x
 
 
@@ -68,7 +75,7 @@ def test_every_epoch_is_estimated_on_the_noise_free_input_of_the_dropout_layer(
         tmp_path, shared_data_dir):
     workdir = str(tmp_path / "plane_mlp_gaussian")
     os.makedirs(workdir)
-    model = _fake_run(workdir, shared_data_dir)
+    first_weights, last_weights = _fake_run(workdir, shared_data_dir)
     run = plane_reference.evaluate_run(workdir, num_inputs=NUM_INPUTS, seed=3)
 
     assert run["layer"] == "dropout3" and run["num_inputs"] == NUM_INPUTS
@@ -77,8 +84,10 @@ def test_every_epoch_is_estimated_on_the_noise_free_input_of_the_dropout_layer(
     assert run["plane_log_n"] == pytest.approx(np.log(10_000))
     images = np.concatenate([x for x, _ in data.load("mnist", f"train[:{NUM_INPUTS}]",
                                                      batch_size=NUM_INPUTS, shuffle=False)])
-    means = _hidden_by_hand(model, images)  # the second checkpoint's weights
+    # The second checkpoint's weights, its dead unit 0 left out.
+    means = _hidden_by_hand(last_weights, images)[:, 1:]
     last = run["epochs"][-1]
+    assert last["zero_units"] == 1 and run["epochs"][0]["zero_units"] == 0
     # Rate 1/6: noise variance 0.2.
     assert last["sigma"] == pytest.approx(np.sqrt(0.2), rel=1e-6)
     assert last["mean_activation"] == pytest.approx(np.mean(means), rel=1e-5)
@@ -93,7 +102,7 @@ def test_every_epoch_is_estimated_on_the_noise_free_input_of_the_dropout_layer(
     assert last["package"] <= np.log(NUM_INPUTS) + 4 * last["package_standard_error"]
     # Epoch 1 is its own checkpoint, the weights before the doubling, not
     # epoch 2 read twice.
-    first = np.mean(_hidden_by_hand(model, images, last_scale=0.5))
+    first = np.mean(_hidden_by_hand(first_weights, images))  # no dead unit
     assert abs(first - np.mean(means)) > 0.05 * first
     assert run["epochs"][0]["mean_activation"] == pytest.approx(first, rel=1e-5)
 

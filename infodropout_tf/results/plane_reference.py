@@ -24,6 +24,9 @@ computes:
   mixture sigma^2 diag(m^2)), ceiling log 1,000 = 6.91 nats;
 * the mean activation |m| over inputs and units.
 
+Units at exactly 0 on every input (dead softplus units) are left out of
+all of them.
+
 Beside them it keeps the run's own information-plane estimate (10,000
 examples, ceiling 9.21 nats) from `information_plane.json`. It writes
 `plane_reference.json` and `plane_reference.png` (docs/results.md, row 4).
@@ -87,8 +90,12 @@ def evaluate_checkpoint(model, layer_name, images, seed=0):
             components, so that every input is a component.
         seed: Integer >= 0, seed of both estimates' noisy draws.
 
+    Units that are 0 on every input are left out of every number (their
+    count is `zero_units`): they carry no information.
+
     Returns:
-        Dict: `mean_activation` (mean |m|), the released code's
+        Dict: `sigma`, `zero_units`, `mean_activation` (mean |m| of the
+        other units), the released code's
         `reference`, `reference_standard_error` and `bias_bound`,
         `predicted_reference` = log n + `bias_bound`, the package's
         `package` and `package_standard_error`, and `log_n`; nats.
@@ -101,7 +108,13 @@ def evaluate_checkpoint(model, layer_name, images, seed=0):
     means = np.asarray(inputs[0] if isinstance(inputs, (list, tuple)) else inputs,
                        dtype=np.float64)
     means = means.reshape(len(means), -1)
-    row = {"sigma": sigma, "mean_activation": float(np.mean(np.abs(means)))}
+    # A unit at exactly 0 on every input (a softplus whose input is below
+    # about -104, 0 in float32) is constant: it carries no information,
+    # and the released code's component covariance c |m| is singular on it.
+    constant = np.all(means == 0, axis=0)
+    means = means[:, ~constant]
+    row = {"sigma": sigma, "zero_units": int(np.sum(constant)),
+           "mean_activation": float(np.mean(np.abs(means)))}
     row.update(adilova_reference.reference_estimate(means, sigma, adilova_reference.REFERENCE_C,
                                                     seed))
     row.update(adilova_reference.package_estimate(means, sigma, seed + 1))
