@@ -10,8 +10,9 @@ from infodropout_tf.results import adilova_toy
 from infodropout_tf.results import plots
 
 
-def _direct_reference(means, samples, sigma, c, num_components):
-    """dropout_MI.py's estimate, one sample, component and unit at a time."""
+def _direct_reference(means, samples, sigma, c, num_components, offset=0.0):
+    """dropout_MI.py's estimate, one sample, component and unit at a time
+    (with known_MI.py's covariance c (|m| + offset) for an offset)."""
     components = means[:num_components]
     log_densities = []
     for z in samples:
@@ -19,7 +20,7 @@ def _direct_reference(means, samples, sigma, c, num_components):
         for m in components:
             term = 1.0 / len(components)
             for z_i, m_i in zip(z, m):
-                variance = c * abs(m_i)
+                variance = c * (abs(m_i) + offset)
                 term *= math.exp(-(z_i - m_i) ** 2 / (2 * variance)) / math.sqrt(
                     2 * math.pi * variance)
             density += term
@@ -43,6 +44,22 @@ def test_estimator_equals_a_direct_evaluation(num_components):
     default = adilova_reference.reference_code_information(means, 0.3, samples=samples)
     assert default["mutual_information"] == pytest.approx(
         _direct_reference(means, samples, 0.3, 1 / 99, 1000), rel=1e-10)
+
+
+def test_an_offset_makes_zero_means_finite_as_known_mi_does():
+    rng = np.random.default_rng(3)
+    means = rng.uniform(0.5, 2.0, (5, 3))
+    means[1, 2] = means[3, 0] = 0.0  # a softplus underflowed for two inputs
+    samples = means[rng.integers(5, size=7)] * (1 + 0.3 * rng.standard_normal((7, 3)))
+    with pytest.raises(ValueError, match="non-zero values"):
+        adilova_reference.reference_code_information(means, 0.3, c=0.7, samples=samples)
+    estimate = adilova_reference.reference_code_information(
+        means, 0.3, c=0.7, samples=samples, offset=1e-6)
+    assert estimate["mutual_information"] == pytest.approx(
+        _direct_reference(means, samples, 0.3, 0.7, 5, offset=1e-6), rel=1e-9)
+    # The bound is undefined there (a zero's noise is a point mass).
+    assert adilova_reference.reference_estimate(means, 0.3, 0.7, seed=0,
+                                                offset=1e-6)["bias_bound"] is None
 
 
 def test_mixture_matching_the_noise_gives_the_truth_and_zero_bias():

@@ -91,12 +91,14 @@ def test_every_epoch_is_estimated_on_the_noise_free_input_of_the_dropout_layer(
     # Rate 1/6: noise variance 0.2.
     assert last["sigma"] == pytest.approx(np.sqrt(0.2), rel=1e-6)
     assert last["mean_activation"] == pytest.approx(np.mean(means), rel=1e-5)
-    expected = adilova_reference.reference_code_information(
-        means, np.sqrt(0.2), draws_per_input=adilova_reference.DRAWS_PER_INPUT, seed=3)
-    assert last["reference"] == pytest.approx(expected["mutual_information"], rel=1e-4)
-    assert last["predicted_reference"] == pytest.approx(
-        np.log(NUM_INPUTS) + adilova_reference.reference_code_bias_bound(means, np.sqrt(0.2)),
-        rel=1e-5)
+    for label, c in (("c = 1/99", 1 / 99), ("c = sigma", np.sqrt(0.2))):
+        released = last["released"][label]
+        assert released["c"] == pytest.approx(c, rel=1e-6)
+        expected = adilova_reference.reference_code_information(
+            means, np.sqrt(0.2), c, draws_per_input=adilova_reference.DRAWS_PER_INPUT, seed=3)
+        assert released["reference"] == pytest.approx(expected["mutual_information"], rel=1e-4)
+        assert released["predicted_reference"] == pytest.approx(np.log(NUM_INPUTS) + (
+            adilova_reference.reference_code_bias_bound(means, np.sqrt(0.2), c)), rel=1e-5)
     # The package's estimate of the same inputs cannot exceed log n (plus
     # its Monte-Carlo error).
     assert last["package"] <= np.log(NUM_INPUTS) + 4 * last["package_standard_error"]
@@ -108,15 +110,24 @@ def test_every_epoch_is_estimated_on_the_noise_free_input_of_the_dropout_layer(
 
 
 def test_changes_measure_from_the_released_estimates_peak():
-    run = {"epochs": [{"epoch": e, "reference": r, "predicted_reference": r + 1,
-                       "package": 6.9, "mean_activation": a}
-                      for e, r, a in ((1, 10.0, 1.0), (2, 30.0, 3.0), (3, 20.0, 2.0))]}
-    changes = plane_reference.changes(run)
-    assert changes["reference_peak_epoch"] == 2
-    assert changes["reference"] == {"first": 10.0, "peak": 30.0, "last": 20.0, "min": 10.0,
+    def row(epoch, reference, predicted, activation):
+        return {"epoch": epoch, "package": 6.9, "mean_activation": activation,
+                "released": {"c = 1/99": {"reference": reference,
+                                          "predicted_reference": predicted}}}
+    # Epoch 1's prediction is None (a zero activation): left out of the
+    # correlation, which is exactly 1 over the other epochs.
+    run = {"epochs": [row(1, 10.0, None, 1.0), row(2, 30.0, 31.0, 3.0),
+                      row(3, 20.0, 21.0, 2.0), row(4, 25.0, 26.0, 2.5)]}
+    changes = plane_reference.changes(run)["c = 1/99"]
+    assert changes["peak_epoch"] == 2
+    assert changes["reference"] == {"first": 10.0, "at_peak": 30.0, "last": 25.0, "min": 10.0,
                                     "max": 30.0}
-    assert changes["mean_activation"]["peak"] == 3.0
+    assert changes["predicted_reference"]["first"] is None
+    assert changes["predicted_reference"]["min"] == 21.0
+    assert changes["mean_activation"]["at_peak"] == 3.0
     assert changes["correlation_reference_predicted"] == pytest.approx(1.0)
+    assert changes["correlation_reference_log_mean_activation"] == pytest.approx(
+        np.corrcoef([30, 20, 25], np.log([3.0, 2.0, 2.5]))[0, 1])
 
 
 def test_a_run_without_epoch_checkpoints_is_one_line(tmp_path, capsys):

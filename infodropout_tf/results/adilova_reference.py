@@ -109,7 +109,7 @@ DRAWS_PER_INPUT = 10
 
 def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
                                num_components=REFERENCE_COMPONENTS, draws_per_input=1,
-                               seed=0, block_size=1000):
+                               seed=0, block_size=1000, offset=0.0):
     """The reference code's estimate of I(X; Z) (dropout_MI.py's `gaussian_noise_mi`).
 
     Not the package's estimator, which is
@@ -121,7 +121,8 @@ def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
     Args:
         means: (n, ...) finite noise-free representations m = f(x),
             flattened to (n, d); the first `num_components` (all their
-            entries non-zero) are the mixture's components.
+            entries non-zero unless `offset` > 0) are the mixture's
+            components.
         sigma: Finite float > 0, the noise's standard deviation
             (`drp_noise` in their code, p / (1 - p)).
         c: Finite float > 0, the factor of the components' covariance
@@ -135,6 +136,10 @@ def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
             is None.
         seed: Integer >= 0, seed of numpy's generator for those draws.
         block_size: Integer > 0, samples evaluated at once.
+        offset: Finite float >= 0 added to |m| in the components'
+            covariance, c diag(|m| + offset). 0 as in dropout_MI.py, where
+            a zero mean is singular; their `estimator_validation/
+            known_MI.py` adds 1e-6 (`REFERENCE_OFFSET`).
 
     Returns:
         Dict, in nats: `mutual_information` = `entropy` -
@@ -153,8 +158,9 @@ def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
     draws_per_input = _validation.positive_int("draws_per_input", draws_per_input)
     seed = _validation.non_negative_int("seed", seed)
     block_size = _validation.positive_int("block_size", block_size)
+    offset = _validation.non_negative_float("offset", offset)
     components = m[:num_components]
-    if np.any(components == 0):
+    if offset == 0 and np.any(components == 0):
         raise _validation.error(
             "means", "non-zero values among the mixture's components (a zero has a "
             "singular covariance c |m|)", f"{int(np.sum(components == 0))} zeros")
@@ -168,7 +174,8 @@ def reference_code_information(means, sigma, c=REFERENCE_C, samples=None,
             raise _validation.error("samples", f"an array of {m.shape[1]} columns, as the "
                                     "means", f"shape {z.shape}")
     log_density = gaussian_dropout.log_mixture_density(
-        tf.constant(z), tf.constant(components), tf.constant(np.sqrt(c * np.abs(components))),
+        tf.constant(z), tf.constant(components),
+        tf.constant(np.sqrt(c * (np.abs(components) + offset))),
         block_size).numpy()
     entropy = float(-np.mean(log_density))
     conditional_entropy = float(np.mean(np.sum(
@@ -206,13 +213,15 @@ def _per_unit_excess(activation, sigma, c):
     return 0.5 * (ratio - 1 - np.log(ratio))
 
 
-def reference_estimate(means, sigma, c, seed):
-    """The reference estimate with 10 draws per input, and its excess's bound."""
+def reference_estimate(means, sigma, c, seed, offset=0.0):
+    """The reference estimate with 10 draws per input, and its excess's bound
+    (None where a mean is 0: the noise there is a point mass)."""
     reference = reference_code_information(means, sigma, c, draws_per_input=DRAWS_PER_INPUT,
-                                           seed=seed)
+                                           seed=seed, offset=offset)
     return {"reference": reference["mutual_information"],
             "reference_standard_error": reference["entropy_standard_error"],
-            "bias_bound": reference_code_bias_bound(means, sigma, c)}
+            "bias_bound": (reference_code_bias_bound(means, sigma, c)
+                           if np.all(means != 0) else None)}
 
 
 def package_estimate(means, sigma, seed):

@@ -13,8 +13,9 @@ computes:
 
 * the released code's estimate of I(X; Z)
   (`adilova_reference.reference_code_information`, mixture covariance
-  c diag(|m|) with its c = 1/99, 10 noisy draws per input, sigma the
-  network's own noise standard deviation);
+  c diag(|m|), 10 noisy draws per input, sigma the network's own noise
+  standard deviation), twice: with dropout_MI.py's c = 1/99, and with
+  c = sigma, as its MNIST notebook passes one `drp_noise` as both;
 * what that estimate would read if it were log n plus its excess where the
   components do not overlap, `log n + mean_x sum_i b(|m_i(x)|)`
   (`adilova_reference.reference_code_bias_bound`): a function of the
@@ -57,6 +58,11 @@ from infodropout_tf.workdir_files import TEXT
 
 RUNS = ("plane_mlp_gaussian", "plane_lenet_gaussian")
 NUM_INPUTS = adilova_reference.REFERENCE_COMPONENTS
+# The released code's component covariance c diag(|m|), c from the
+# noise's sigma: dropout_MI.py's own constant, and `drp_noise` passed as
+# both sigma and c, as its MNIST notebook does.
+RELEASED_CONSTANTS = {"c = 1/99": lambda sigma: adilova_reference.REFERENCE_C,
+                      "c = sigma": lambda sigma: sigma}
 _CHECKPOINT = re.compile(r"epoch_([0-9]{4,})\.keras")
 _ONE_LAYER = (lambda value: isinstance(value, list) and len(value) == 1
               and isinstance(value[0], str), "a list of one layer name")
@@ -91,14 +97,18 @@ def evaluate_checkpoint(model, layer_name, images, seed=0):
         seed: Integer >= 0, seed of both estimates' noisy draws.
 
     Units that are 0 on every input are left out of every number (their
-    count is `zero_units`): they carry no information.
+    count is `zero_units`): they carry no information. Where other entries
+    are 0 (`zero_entries`), the released mixture's covariance is
+    c (|m| + 1e-6), the offset of their known_MI.py, and the scale-only
+    prediction is None (the noise of a zero is a point mass).
 
     Returns:
-        Dict: `sigma`, `zero_units`, `mean_activation` (mean |m| of the
-        other units), the released code's
-        `reference`, `reference_standard_error` and `bias_bound`,
-        `predicted_reference` = log n + `bias_bound`, the package's
-        `package` and `package_standard_error`, and `log_n`; nats.
+        Dict: `sigma`, `zero_units`, `zero_entries`, `mean_activation`
+        (mean |m| of the other units), the package's `package`,
+        `package_standard_error` and `log_n`, and `released`: for each
+        label of `RELEASED_CONSTANTS`, the released code's `reference`,
+        `reference_standard_error`, `bias_bound` and `predicted_reference`
+        = log n + `bias_bound`, with its `c`; nats.
     """
     layer = keras_utils.network_of(model).get_layer(layer_name)
     sigma = float(layer.stddev)
@@ -114,11 +124,19 @@ def evaluate_checkpoint(model, layer_name, images, seed=0):
     constant = np.all(means == 0, axis=0)
     means = means[:, ~constant]
     row = {"sigma": sigma, "zero_units": int(np.sum(constant)),
+           "zero_entries": int(np.sum(means == 0)),
            "mean_activation": float(np.mean(np.abs(means)))}
-    row.update(adilova_reference.reference_estimate(means, sigma, adilova_reference.REFERENCE_C,
-                                                    seed))
     row.update(adilova_reference.package_estimate(means, sigma, seed + 1))
-    row["predicted_reference"] = row["log_n"] + row["bias_bound"]
+    # Other zeros (a unit at 0 for some inputs only) make the released
+    # mixture singular too: known_MI.py's offset of 1e-6 keeps it finite.
+    offset = adilova_reference.REFERENCE_OFFSET if row["zero_entries"] else 0.0
+    row["released"] = {}
+    for label, c_of_sigma in RELEASED_CONSTANTS.items():
+        c = c_of_sigma(sigma)
+        released = row["released"][label] = {"c": c, **adilova_reference.reference_estimate(
+            means, sigma, c, seed, offset=offset)}
+        released["predicted_reference"] = (None if released["bias_bound"] is None
+                                           else row["log_n"] + released["bias_bound"])
     return row
 
 
@@ -156,29 +174,46 @@ def evaluate_run(workdir, num_inputs=NUM_INPUTS, seed=0):
             "plane_log_n": math.log(config["information_plane"]["num_examples"])}
 
 
+def _stats(values, peak):
+    """first / at `peak` / last / min / max of an epoch series (nan: None)."""
+    stats = {"first": values[0], "at_peak": values[peak], "last": values[-1],
+             "min": np.nanmin(values), "max": np.nanmax(values)}
+    return {key: None if np.isnan(value) else float(value) for key, value in stats.items()}
+
+
 def changes(run):
-    """How each series moves from its largest value to the last epoch, and how
-    closely the released estimate follows the scale-only prediction."""
-    series = {name: np.array([row[name] for row in run["epochs"]])
-              for name in ("reference", "predicted_reference", "package", "mean_activation")}
-    peak = int(np.argmax(series["reference"]))
-    summary = {"reference_peak_epoch": run["epochs"][peak]["epoch"]}
-    for name, values in series.items():
-        summary[name] = {"first": float(values[0]), "peak": float(values[peak]),
-                         "last": float(values[-1]), "min": float(values.min()),
-                         "max": float(values.max())}
-    if len(series["reference"]) > 2:
-        summary["correlation_reference_predicted"] = float(
-            np.corrcoef(series["reference"], series["predicted_reference"])[0, 1])
-        summary["correlation_reference_log_mean_activation"] = float(
-            np.corrcoef(series["reference"], np.log(series["mean_activation"]))[0, 1])
+    """For each released-code variant: how its estimate, its scale-only
+    prediction, the package's estimate and the mean activation move, from
+    the first epoch through the estimate's largest value to the last, and
+    how closely the estimate follows the prediction."""
+    epochs = run["epochs"]
+    column = lambda get: np.array([np.nan if get(row) is None else get(row)  # noqa: E731
+                                   for row in epochs], dtype=float)
+    package, scale = column(lambda row: row["package"]), column(
+        lambda row: row["mean_activation"])
+    summary = {}
+    for label in epochs[0]["released"]:
+        reference = column(lambda row: row["released"][label]["reference"])
+        predicted = column(lambda row: row["released"][label]["predicted_reference"])
+        peak = int(np.nanargmax(reference))
+        entry = summary[label] = {
+            "peak_epoch": epochs[peak]["epoch"], "reference": _stats(reference, peak),
+            "predicted_reference": _stats(predicted, peak), "package": _stats(package, peak),
+            "mean_activation": _stats(scale, peak)}
+        # Over the epochs with a prediction (no zero activation).
+        defined = ~np.isnan(predicted)
+        if np.sum(defined) > 2:
+            entry["correlation_reference_predicted"] = float(
+                np.corrcoef(reference[defined], predicted[defined])[0, 1])
+            entry["correlation_reference_log_mean_activation"] = float(
+                np.corrcoef(reference[defined], np.log(scale[defined]))[0, 1])
     return summary
 
 
 def study(root, runs=RUNS, num_inputs=NUM_INPUTS, seed=0):
     started = time.time()
-    results = {"num_inputs": num_inputs, "c": adilova_reference.REFERENCE_C,
-               "draws_per_input": adilova_reference.DRAWS_PER_INPUT, "runs": {}}
+    results = {"num_inputs": num_inputs, "draws_per_input": adilova_reference.DRAWS_PER_INPUT,
+               "runs": {}}
     for name in runs:
         run = evaluate_run(os.path.join(root, name), num_inputs, seed)
         run["changes"] = changes(run)
@@ -188,25 +223,30 @@ def study(root, runs=RUNS, num_inputs=NUM_INPUTS, seed=0):
 
 
 def figure_of(results):
-    """Per run: the released estimate and its scale-only prediction; the
+    """Per run: the released estimates and their scale-only predictions; the
     package's estimates with their ceilings; the mean activation."""
     runs = results["runs"]
     figure = Figure(figsize=(14, 4 * len(runs)), layout="constrained")
     axes = figure.subplots(len(runs), 3, squeeze=False)
     for (name, run), (left, middle, right) in zip(runs.items(), axes):
         epochs = [row["epoch"] for row in run["epochs"]]
-        column = lambda key: [row[key] for row in run["epochs"]]  # noqa: E731
-        left.errorbar(epochs, column("reference"),
-                      yerr=[2 * e for e in column("reference_standard_error")], marker=".",
-                      label=f"released code (c = 1/99), n = {run['num_inputs']}")
-        left.plot(epochs, column("predicted_reference"), "k:",
-                  label="log n + excess b(|m|) (scale only)")
+        column = lambda get: [np.nan if get(row) is None else get(row)  # noqa: E731
+                              for row in run["epochs"]]
+        for index, label in enumerate(RELEASED_CONSTANTS):
+            released = lambda key: column(lambda row: row["released"][label][key])  # noqa
+            left.plot(epochs, released("reference"), marker=".", color=f"C{index}",
+                      label=f"released code, {label}")
+            left.plot(epochs, released("predicted_reference"), ":", color=f"C{index}",
+                      label=f"log n + excess b(|m|), {label} (scale only)")
+        left.axhline(run["epochs"][0]["log_n"], color="0.5", linewidth=3, alpha=0.4,
+                     label="log n (n = {})".format(run["num_inputs"]))
+        left.set_yscale("log")
         left.set_ylabel("I(X; Z) [nats]")
-        left.set_title(f"{name}: the released estimator", fontsize=9)
+        left.set_title(f"{name}: the released estimator, n = {run['num_inputs']}", fontsize=9)
         left.legend(fontsize=7)
-        middle.errorbar(epochs, column("package"),
-                        yerr=[2 * e for e in column("package_standard_error")], marker=".",
-                        label=f"package, n = {run['num_inputs']}")
+        middle.errorbar(epochs, column(lambda row: row["package"]),
+                        yerr=[2 * e for e in column(lambda row: row["package_standard_error"])],
+                        marker=".", label=f"package, n = {run['num_inputs']}")
         middle.axhline(run["epochs"][0]["log_n"], color="C0", linestyle="--", linewidth=1)
         plane = sorted((int(epoch), value) for epoch, value in run["plane_package"].items())
         middle.plot([e for e, _ in plane], [v for _, v in plane], marker=".", color="C1",
@@ -215,7 +255,7 @@ def figure_of(results):
         middle.set_ylabel("I(X; Z) [nats]; dashed: log n")
         middle.set_title(f"{name}: the package's estimator", fontsize=9)
         middle.legend(fontsize=7)
-        right.plot(epochs, column("mean_activation"), marker=".", color="C2")
+        right.plot(epochs, column(lambda row: row["mean_activation"]), marker=".", color="C2")
         right.set_yscale("log")
         right.set_ylabel("mean |m|, noise-free activation")
         right.set_title(f"{name}: the activations' scale", fontsize=9)
