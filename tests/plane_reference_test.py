@@ -140,4 +140,17 @@ def test_a_run_without_epoch_checkpoints_is_one_line(tmp_path, capsys):
     message = str(exit_info.value.code)
     assert message.startswith("error:") and "config.json" in message
     assert "infodropout-reproduce run plane" in message and "\n" not in message
-    assert not (tmp_path / "o").exists()
+    assert not list((tmp_path / "o").iterdir())  # nothing written
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_work(
+        tmp_path, capsys):
+    not_a_folder = tmp_path / "results"
+    not_a_folder.write_text("a file where the folder should be")
+    with pytest.raises(SystemExit) as exit_info:
+        plane_reference.main(["--root", str(tmp_path / "missing"), "--out",
+                              str(not_a_folder / "plots")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--out" in error and "cannot write there" in error
+    assert not_a_folder.read_text() == "a file where the folder should be"

@@ -77,7 +77,6 @@ d/2 log(1 / NOISE) nats to its estimate; that slip is not reproduced here.
 
 import argparse
 import math
-import os
 import sys
 import time
 
@@ -360,7 +359,7 @@ def main(argv=None):
         seed = _validation.non_negative_int("seed", args.seed)
     except ValueError as error:
         parser.error(str(error))
-    os.makedirs(args.out, exist_ok=True)
+    plots.output_folder(parser, args.out)
     results = study(seed=seed)
     plots.write(args.out, "adilova_reference", results, figure_of(results))
 

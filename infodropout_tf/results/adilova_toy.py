@@ -32,7 +32,6 @@ a loaded two-core machine (n = 10,000 took 200 s there).
 
 import argparse
 import math
-import os
 import sys
 import time
 
@@ -223,7 +222,7 @@ def main(argv=None):
         seed = _validation.non_negative_int("seed", args.seed)
     except ValueError as error:
         parser.error(str(error))
-    os.makedirs(args.out, exist_ok=True)
+    plots.output_folder(parser, args.out)
     results = study(mine_steps=mine_steps, seed=seed)
     plots.write(args.out, "adilova_toy", results, figure_of(results))
 

@@ -165,6 +165,7 @@ def main(argv=None):
     parser.add_argument("--long", action="store_true",
                         help="only the long-training check, written to mine_long.json")
     args = parser.parse_args(argv)
+    plots.output_folder(parser, args.out)
     if args.long:
         plots.write(args.out, "mine_long", long_training(seeds=args.seeds,
                                                          steps=max(args.steps, 2000)))

@@ -278,6 +278,7 @@ def main(argv=None):
         seed = _validation.non_negative_int("seed", args.seed)
     except ValueError as error:
         parser.error(str(error))
+    plots.output_folder(parser, args.out)
     try:
         results = study(args.root, seed=seed)
     except workdir_files.WorkdirError as error:
@@ -285,7 +286,6 @@ def main(argv=None):
     except OSError as error:  # a run, or its config.json, is not there
         sys.exit(f"error: cannot read {error.filename}: {error.strerror}. Train the runs "
                  f"first: infodropout-reproduce run plane --root {args.root}")
-    os.makedirs(args.out, exist_ok=True)
     plots.write(args.out, "plane_reference", results, figure_of(results))
 
 

@@ -7,8 +7,25 @@ aside and renamed (`atomic_files`).
 
 import json
 import os
+import tempfile
 
 from infodropout_tf import atomic_files
+
+
+def output_folder(parser, path):
+    """`path`, created if missing, once a file could be written in it.
+
+    Checked before a study's minutes of work, so that a folder that cannot
+    be written is one `parser.error` line, not a traceback at the end.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        parser.error(f"--out {path}: cannot write there ({error.strerror or error}); "
+                     "pass a writable folder")
+    return path
 
 
 def log_beta_axis(axis, betas):
