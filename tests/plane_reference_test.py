@@ -154,3 +154,13 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_work(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--out" in error and "cannot write there" in error
     assert not_a_folder.read_text() == "a file where the folder should be"
+
+
+def test_a_run_of_another_noise_is_one_line(tmp_path, shared_data_dir):
+    workdir = tmp_path / "plane_mlp_gaussian"
+    workdir.mkdir()
+    config = config_lib.from_file(str(CONFIGS / "mnist_mlp_information_plane.py"))
+    config.model.noise = "information"
+    (workdir / "config.json").write_text(config.to_json())
+    with pytest.raises(WorkdirError, match='"gaussian"'):
+        plane_reference.evaluate_run(str(workdir))

@@ -66,6 +66,8 @@ RELEASED_CONSTANTS = {"c = 1/99": lambda sigma: adilova_reference.REFERENCE_C,
 _CHECKPOINT = re.compile(r"epoch_([0-9]{4,})\.keras")
 _ONE_LAYER = (lambda value: isinstance(value, list) and len(value) == 1
               and isinstance(value[0], str), "a list of one layer name")
+_GAUSSIAN = (lambda value: value == "gaussian",
+             '"gaussian" (the study reads Gaussian-dropout runs)')
 
 
 def checkpoints(workdir):
@@ -152,7 +154,8 @@ def evaluate_run(workdir, num_inputs=NUM_INPUTS, seed=0):
     Raises:
         WorkdirError: a file of the run is missing or unreadable, naming it.
     """
-    config = run_folder.config(workdir, {"information_plane.layers": _ONE_LAYER,
+    config = run_folder.config(workdir, {"model.noise": _GAUSSIAN,
+                                         "information_plane.layers": _ONE_LAYER,
                                          "dataset.train_split": TEXT,
                                          "information_plane.num_examples":
                                              workdir_files.integer(2)})
