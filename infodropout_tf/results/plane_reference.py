@@ -39,7 +39,6 @@ shows is the activations' scale, not information.
 import argparse
 import math
 import os
-import re
 import sys
 import time
 
@@ -54,6 +53,7 @@ from infodropout_tf.results import adilova_reference
 from infodropout_tf.results import plots
 from infodropout_tf.results import run_folder
 from infodropout_tf.training.evaluate import load_model
+from infodropout_tf.training.workdir import Workdir
 from infodropout_tf.workdir_files import TEXT
 
 RUNS = ("plane_mlp_gaussian", "plane_lenet_gaussian")
@@ -63,7 +63,6 @@ NUM_INPUTS = adilova_reference.REFERENCE_COMPONENTS
 # both sigma and c, as its MNIST notebook does.
 RELEASED_CONSTANTS = {"c = 1/99": lambda sigma: adilova_reference.REFERENCE_C,
                       "c = sigma": lambda sigma: sigma}
-_CHECKPOINT = re.compile(r"epoch_([0-9]{4,})\.keras")
 _ONE_LAYER = (lambda value: isinstance(value, list) and len(value) == 1
               and isinstance(value[0], str), "a list of one layer name")
 _GAUSSIAN = (lambda value: value == "gaussian",
@@ -76,14 +75,11 @@ def checkpoints(workdir):
     Raises:
         WorkdirError: the run kept no epoch checkpoint.
     """
-    folder = os.path.join(workdir, "checkpoints")
-    found = sorted((int(match.group(1)), os.path.join(folder, name))
-                   for name in (os.listdir(folder) if os.path.isdir(folder) else ())
-                   if (match := _CHECKPOINT.fullmatch(name)))
+    found = sorted(Workdir(workdir).epoch_checkpoints().items())
     if not found:
         raise workdir_files.WorkdirError(
-            f"{folder} holds no epoch_NNNN.keras: the run kept no checkpoint per epoch "
-            f"(checkpoint_every_epochs = 0?). {run_folder.FIX}")
+            f"{Workdir(workdir).checkpoints} holds no epoch_NNNN.keras: the run kept no "
+            f"checkpoint per epoch (checkpoint_every_epochs = 0?). {run_folder.FIX}")
     return found
 
 
@@ -177,6 +173,11 @@ def evaluate_run(workdir, num_inputs=NUM_INPUTS, seed=0):
             "plane_log_n": math.log(config["information_plane"]["num_examples"])}
 
 
+def _series(rows, get):
+    """`get(row)` of each epoch's row as floats, None as nan."""
+    return np.array([np.nan if get(row) is None else get(row) for row in rows], dtype=float)
+
+
 def _stats(values, peak):
     """first / at `peak` / last / min / max of an epoch series (nan: None)."""
     stats = {"first": values[0], "at_peak": values[peak], "last": values[-1],
@@ -190,14 +191,12 @@ def changes(run):
     the first epoch through the estimate's largest value to the last, and
     how closely the estimate follows the prediction."""
     epochs = run["epochs"]
-    column = lambda get: np.array([np.nan if get(row) is None else get(row)  # noqa: E731
-                                   for row in epochs], dtype=float)
-    package, scale = column(lambda row: row["package"]), column(
-        lambda row: row["mean_activation"])
+    package = _series(epochs, lambda row: row["package"])
+    scale = _series(epochs, lambda row: row["mean_activation"])
     summary = {}
     for label in epochs[0]["released"]:
-        reference = column(lambda row: row["released"][label]["reference"])
-        predicted = column(lambda row: row["released"][label]["predicted_reference"])
+        reference = _series(epochs, lambda row: row["released"][label]["reference"])
+        predicted = _series(epochs, lambda row: row["released"][label]["predicted_reference"])
         peak = int(np.nanargmax(reference))
         entry = summary[label] = {
             "peak_epoch": epochs[peak]["epoch"], "reference": _stats(reference, peak),
@@ -233,8 +232,7 @@ def figure_of(results):
     axes = figure.subplots(len(runs), 3, squeeze=False)
     for (name, run), (left, middle, right) in zip(runs.items(), axes):
         epochs = [row["epoch"] for row in run["epochs"]]
-        column = lambda get: [np.nan if get(row) is None else get(row)  # noqa: E731
-                              for row in run["epochs"]]
+        column = lambda get: _series(run["epochs"], get)  # noqa: E731
         for index, label in enumerate(RELEASED_CONSTANTS):
             released = lambda key: column(lambda row: row["released"][label][key])  # noqa
             left.plot(epochs, released("reference"), marker=".", color=f"C{index}",
@@ -248,7 +246,7 @@ def figure_of(results):
         left.set_title(f"{name}: the released estimator, n = {run['num_inputs']}", fontsize=9)
         left.legend(fontsize=7)
         middle.errorbar(epochs, column(lambda row: row["package"]),
-                        yerr=[2 * e for e in column(lambda row: row["package_standard_error"])],
+                        yerr=2 * column(lambda row: row["package_standard_error"]),
                         marker=".", label=f"package, n = {run['num_inputs']}")
         middle.axhline(run["epochs"][0]["log_n"], color="C0", linestyle="--", linewidth=1)
         plane = sorted((int(epoch), value) for epoch, value in run["plane_package"].items())
