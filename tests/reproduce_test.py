@@ -412,7 +412,36 @@ def test_disentangle_report_measures_the_total_correlation_of_the_log_activation
     assert 0.05 < per_channel[2] < per_channel[0]
     assert tc[2] > 5 * per_channel[2]
     assert summary[str(runs[0].overrides["model.beta"])]["layer"] == "dropout1"
+    # The first two models share their features and differ in noise only.
+    assert values[0]["signal_variance"] == pytest.approx(values[1]["signal_variance"], rel=1e-9)
+    # alpha = 0.001 + max_alpha * sigmoid(.) lies in [0.001, 0.001 + 1e-6].
+    assert 147 * 1e-6 <= values[0]["noise_variance"] <= 147 * 0.001001 ** 2
     assert os.path.getsize(os.path.join(output, "disentangle.png")) > 1000
+
+
+def test_signal_and_noise_of_the_log_activations():
+    from infodropout_tf.results.reports_classifiers import _signal_and_noise
+
+    # Rank one: log f = s w with var(s) = 1.25, |w|^2 = 9 + 16 = 25.
+    s = np.array([-2.0, -1.0, 0.0, 0.0, 1.0, 2.0]) / 2
+    w = np.array([3.0, 4.0, 0.0])
+    alpha = np.full((6, 3), 0.5)
+    result = _signal_and_noise(np.exp(np.outer(s, w)), alpha)
+    assert result["signal_variance"] == pytest.approx(np.var(s) * 25, rel=1e-12)
+    assert result["noise_variance"] == pytest.approx(3 * 0.25, rel=1e-12)
+    assert result["signal_top3_share"] == pytest.approx(1.0, rel=1e-12)
+    # Four orthogonal directions of equal variance (more units than
+    # examples, so the Gram matrix is the one decomposed): 3 of 4.
+    patterns = np.hstack([np.eye(4), -np.eye(4)]).T  # 8 examples x 4 units
+    result = _signal_and_noise(np.exp(np.hstack([patterns, np.zeros((8, 6))])),
+                               np.ones((8, 10)))
+    assert result["signal_top3_share"] == pytest.approx(0.75, rel=1e-12)
+    # Features below the floor count as the floor: no signal, and no share
+    # of it, even when rounding leaves a trace (1e-13 per unit here).
+    result = _signal_and_noise(np.zeros((5, 4)), np.ones((5, 4)))
+    assert result["signal_variance"] == 0.0 and result["signal_top3_share"] is None
+    tiny = np.exp(np.outer([1.0, -1.0], [3e-7, 4e-7, 0.0, 0.0]))
+    assert _signal_and_noise(tiny, np.ones((2, 4)))["signal_top3_share"] is None
 
 
 def _write_scalars(log_dir, tag, values_by_step):

@@ -19,6 +19,7 @@ from infodropout_tf.information import log_activation_total_correlation
 from infodropout_tf.information import total_correlation
 from infodropout_tf.layers import InformationDropout
 from infodropout_tf.per_unit_kl import kl_map_functions
+from infodropout_tf.priors import LOG_FEATURE_FLOOR
 from infodropout_tf.priors import LogNormalPrior
 from infodropout_tf.results import plots
 from infodropout_tf.results import run_folder
@@ -209,6 +210,31 @@ def _noisy_layer_inputs(function, batches):
     return np.concatenate(features), np.concatenate(alphas)
 
 
+def _signal_and_noise(features, alpha):
+    """What varies in log z = log f(x) + alpha(x) eps across the examples.
+
+    `signal_variance`: the variance of the noise-free log f(x) across the
+    examples, summed over the units; `noise_variance`: alpha^2 averaged over
+    the examples, summed over the units; `signal_top3_share`: the share of
+    the signal variance along its 3 largest principal directions, near 1
+    when a few shared directions carry the signal (what makes units
+    correlated), or None when log f(x) is the same for every example up to
+    rounding (a signal variance below 1e-12 per unit).
+    """
+    log_features = np.log(np.maximum(features.reshape(len(features), -1).astype(np.float64),
+                                      LOG_FEATURE_FLOOR))
+    log_features -= log_features.mean(axis=0)
+    # Eigenvalues of the covariance; the Gram matrix when it is smaller.
+    gram = (log_features.T @ log_features if log_features.shape[1] <= len(log_features)
+            else log_features @ log_features.T) / len(log_features)
+    spectrum = np.sort(np.linalg.eigvalsh(gram))[::-1]
+    signal = float(spectrum.sum())
+    has_signal = signal > 1e-12 * log_features.shape[1]
+    return {"signal_variance": signal,
+            "noise_variance": float(np.mean(np.square(alpha, dtype=np.float64), axis=0).sum()),
+            "signal_top3_share": float(spectrum[:3].sum() / signal) if has_signal else None}
+
+
 def disentangle(finished, output):
     """Test error and total correlation of the representation against beta (Fig. 5).
 
@@ -218,6 +244,7 @@ def disentangle(finished, output):
     channel (`total_correlation_per_channel`). Independent Gaussian units
     of the same number of images and units give the per-image estimate's
     floor from sampling alone (`independent_units_total_correlation`).
+    `_signal_and_noise` says how much of log z varies with the image.
     """
     runs = run_folder.by_value(finished, "model.beta")
     batches = run_folder.test_batches(runs[0][1], DISENTANGLE_SPLIT)
@@ -248,6 +275,7 @@ def disentangle(finished, output):
             "total_correlation": per_image,
             "total_correlation_per_channel": log_activation_total_correlation(
                 features[:PER_CHANNEL_IMAGES], alpha[:PER_CHANNEL_IMAGES], per="channel"),
+            **_signal_and_noise(features, alpha),
             "deterministic_error": metrics["deterministic_error"],
             "noisy_error": metrics["noisy_error"]}
     betas = [beta for beta, _ in runs]
