@@ -422,7 +422,7 @@ def test_disentangle_report_measures_the_total_correlation_of_the_log_activation
 def test_signal_and_noise_of_the_log_activations():
     from infodropout_tf.results.reports_classifiers import _signal_and_noise
 
-    # Rank one: log f = s w with var(s) = 1.25, |w|^2 = 9 + 16 = 25.
+    # Rank one: log f = s w with var(s) = 5 / 12, |w|^2 = 9 + 16 = 25.
     s = np.array([-2.0, -1.0, 0.0, 0.0, 1.0, 2.0]) / 2
     w = np.array([3.0, 4.0, 0.0])
     alpha = np.full((6, 3), 0.5)
@@ -437,7 +437,7 @@ def test_signal_and_noise_of_the_log_activations():
                                np.ones((8, 10)))
     assert result["signal_top3_share"] == pytest.approx(0.75, rel=1e-12)
     # Features below the floor count as the floor: no signal, and no share
-    # of it, even when rounding leaves a trace (1e-13 per unit here).
+    # of it, even when rounding leaves a trace (6e-14 per unit here).
     result = _signal_and_noise(np.zeros((5, 4)), np.ones((5, 4)))
     assert result["signal_variance"] == 0.0 and result["signal_top3_share"] is None
     tiny = np.exp(np.outer([1.0, -1.0], [3e-7, 4e-7, 0.0, 0.0]))
