@@ -75,10 +75,11 @@ def checkpoints(workdir):
     Raises:
         WorkdirError: the run kept no epoch checkpoint.
     """
-    found = sorted(Workdir(workdir).epoch_checkpoints().items())
+    run = Workdir(workdir)
+    found = sorted(run.epoch_checkpoints().items())
     if not found:
         raise workdir_files.WorkdirError(
-            f"{Workdir(workdir).checkpoints} holds no epoch_NNNN.keras: the run kept no "
+            f"{run.checkpoints} holds no epoch_NNNN.keras: the run kept no "
             f"checkpoint per epoch (checkpoint_every_epochs = 0?). {run_folder.FIX}")
     return found
 
