@@ -18,6 +18,7 @@ COMMANDS = {
         (f"vae_k{k}_{latent}{suffix}", "infodropout-train-vae --config=configs/mnist_vae.py "
          f"--config.model.latent={latent} --config.model.width_multiplier={k} "
          "--config.iwae_samples=1000 --config.iwae_examples=1000"
+         + (" --config.jit_compile=True" if k > 1 else "")
          + (" --config.dataset.binarization=static" if suffix else ""))
         for k, suffix in ((1, ""), (2, ""), (3, ""), (1, "_static"))
         for latent in ("gaussian", "information_dropout")
