@@ -24,10 +24,11 @@ def _run(k, latent, binarization="dynamic"):
     overrides = {"model.latent": latent, "model.width_multiplier": k,
                  "iwae_samples": 1000, "iwae_examples": 1000}
     if k > 1:
-        # XLA: the same model and the same Philox noise draws
-        # (`noise_layer.reparameterized_sample`), about 1.25 times faster
-        # here, so that both latents of one k train side by side within a
-        # working session. The k = 1 runs of docs/results.md ran without it.
+        # XLA: the same model and noise distribution, about 1.25 times
+        # faster here, so that both latents of one k train side by side
+        # within a working session. Its standard-normal draws from a given
+        # seed differ from those without XLA, so these runs are not
+        # bit-identical to uncompiled ones. The k = 1 runs ran without it.
         overrides["jit_compile"] = True
     name = f"vae_k{k}_{latent}"
     if binarization == "static":
